@@ -1,0 +1,453 @@
+"""The ALBERT model configuration, shared by the PyTorch and TensorFlow backends.
+
+:class:`AlbertConfig` holds every hyper-parameter of an ALBERT model, validates them as a whole, and reads and
+writes the two configuration formats in circulation: Hugging Face ``config.json`` (``model_type: "albert"``) and the
+original google-research ``albert_config.json``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+CONFIG_NAME = "config.json"
+ORIGINAL_CONFIG_NAME = "albert_config.json"
+
+#: Activations both backends implement, with the formula each name stands for.
+ACTIVATIONS: dict[str, str] = {
+    "gelu": "x * Phi(x), Phi the exact (erf) Gaussian CDF",
+    "gelu_new": "tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the original ALBERT's GELU",
+    "gelu_pytorch_tanh": "the same tanh approximation as gelu_new",
+    "gelu_fast": "tanh approximation written as 0.5 x (1 + tanh(0.7978845608 x (1 + 0.044715 x^2)))",
+    "quick_gelu": "x * sigmoid(1.702 x)",
+    "relu": "max(x, 0)",
+    "relu6": "min(max(x, 0), 6)",
+    "silu": "x * sigmoid(x)",
+    "swish": "x * sigmoid(x) (another name for silu)",
+    "mish": "x * tanh(softplus(x))",
+    "tanh": "tanh(x)",
+    "sigmoid": "1 / (1 + exp(-x))",
+    "linear": "x (identity)",
+}
+
+POSITION_EMBEDDING_TYPES = ("absolute", "relative_key", "relative_key_query")
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+# Keys that Hugging Face writes into every config.json but that carry no model hyper-parameter.
+_HF_BOOKKEEPING_KEYS = {
+    "model_type",
+    "architectures",
+    "transformers_version",
+    "torch_dtype",
+    "dtype",
+    "_name_or_path",
+    "_attn_implementation_autoset",
+    "tokenizer_class",
+}
+
+
+@dataclass
+class AlbertConfig:
+    """Hyper-parameters of an ALBERT model.
+
+    The defaults are those of the reference ALBERT configuration, which is shaped like albert-xxlarge. Use
+    :meth:`from_preset` for the published sizes, or pass the fields you need for a custom model.
+
+    Args:
+        vocab_size: number of SentencePiece ids the embedding table holds.
+        embedding_size: width E of the factorised token embedding (ALBERT's first parameter-reduction trick).
+        hidden_size: width H of the transformer; the embeddings are projected from E to H.
+        num_hidden_layers: number of transformer layers L that the forward pass runs.
+        num_hidden_groups: number of distinct parameter groups the L layers share (ALBERT's second trick). Layer
+            ``l`` uses group ``int(l / num_hidden_layers * num_hidden_groups)``, exactly as the original code does.
+        num_attention_heads: attention heads; must divide ``hidden_size``.
+        intermediate_size: width of the feed-forward block.
+        inner_group_num: transformer blocks inside each group, run one after another per layer.
+        hidden_act: activation of the feed-forward block and the MLM transform; one of :data:`ACTIVATIONS`.
+        hidden_dropout_prob: dropout on embeddings, attention output and feed-forward output.
+        attention_probs_dropout_prob: dropout on the attention probabilities.
+        max_position_embeddings: longest sequence the position embeddings cover.
+        type_vocab_size: number of token-type (segment) ids.
+        initializer_range: standard deviation of the (truncated) normal weight initialiser.
+        layer_norm_eps: epsilon of every LayerNorm.
+        classifier_dropout_prob: dropout before the sequence/token/multiple-choice classifiers.
+        position_embedding_type: ``"absolute"``, ``"relative_key"`` or ``"relative_key_query"``.
+        pad_token_id, bos_token_id, eos_token_id: special ids (``<pad>``, ``[CLS]``, ``[SEP]`` in the ALBERT
+            vocabulary).
+        num_labels: number of classes of the classification heads (derived from ``id2label`` when that is given).
+        id2label, label2id: class names; default ``LABEL_0`` ... ``LABEL_{num_labels-1}``.
+        problem_type: ``"regression"``, ``"single_label_classification"``, ``"multi_label_classification"`` or
+            ``None`` (inferred from ``num_labels`` and the labels' dtype at loss time).
+        extra: keys of a loaded configuration file that this class does not model (for instance the original
+            ``net_structure_type``); kept and written back unchanged.
+
+    Example:
+        >>> from albert_core import AlbertConfig
+        >>> config = AlbertConfig.from_preset("albert-base-v2")
+        >>> config.hidden_size, config.num_hidden_layers, config.hidden_act
+        (768, 12, 'gelu_new')
+        >>> tiny = AlbertConfig(vocab_size=100, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+        ...                     num_attention_heads=2, intermediate_size=32)
+        >>> tiny.head_size
+        8
+    """
+
+    vocab_size: int = 30000
+    embedding_size: int = 128
+    hidden_size: int = 4096
+    num_hidden_layers: int = 12
+    num_hidden_groups: int = 1
+    num_attention_heads: int = 64
+    intermediate_size: int = 16384
+    inner_group_num: int = 1
+    hidden_act: str = "gelu_new"
+    hidden_dropout_prob: float = 0.0
+    attention_probs_dropout_prob: float = 0.0
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-12
+    classifier_dropout_prob: float | None = 0.1
+    position_embedding_type: str = "absolute"
+    pad_token_id: int | None = 0
+    bos_token_id: int | None = 2
+    eos_token_id: int | None = 3
+    num_labels: int | None = None
+    id2label: dict[int, str] | None = None
+    label2id: dict[str, int] | None = None
+    problem_type: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.id2label is not None:
+            self.id2label = {int(k): str(v) for k, v in self.id2label.items()}
+            if self.num_labels is not None and self.num_labels != len(self.id2label):
+                raise ConfigError(
+                    f"num_labels={self.num_labels} disagrees with id2label, which names {len(self.id2label)} labels"
+                )
+            self.num_labels = len(self.id2label)
+        if self.num_labels is None:
+            self.num_labels = 2
+        if self.id2label is None:
+            self.id2label = {i: f"LABEL_{i}" for i in range(self.num_labels)}
+        if self.label2id is None:
+            self.label2id = {name: i for i, name in self.id2label.items()}
+        else:
+            self.label2id = {str(k): int(v) for k, v in self.label2id.items()}
+        self.validate()
+
+    # ------------------------------------------------------------------ validation
+
+    def validate(self) -> None:
+        """Check that the fields describe a model that can be built; raise :class:`ConfigError` naming the field.
+
+        Called on construction; call it again after changing fields by hand.
+        """
+        for name in (
+            "vocab_size",
+            "embedding_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_hidden_groups",
+            "num_attention_heads",
+            "intermediate_size",
+            "inner_group_num",
+            "max_position_embeddings",
+            "type_vocab_size",
+            "num_labels",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ConfigError(
+                f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}"
+            )
+        if self.num_hidden_groups > self.num_hidden_layers:
+            raise ConfigError(
+                f"num_hidden_groups={self.num_hidden_groups} is larger than num_hidden_layers="
+                f"{self.num_hidden_layers}: some groups would never be used"
+            )
+        if self.hidden_act not in ACTIVATIONS:
+            raise ConfigError(f"unknown hidden_act {self.hidden_act!r}; choose one of {sorted(ACTIVATIONS)}")
+        if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
+            raise ConfigError(
+                f"unknown position_embedding_type {self.position_embedding_type!r}; "
+                f"choose one of {list(POSITION_EMBEDDING_TYPES)}"
+            )
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout_prob"):
+            value = getattr(self, name)
+            if value is None and name == "classifier_dropout_prob":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be a probability in [0, 1], got {value!r}")
+            if value == 1.0:
+                raise ConfigError(f"{name}=1.0 would drop every activation")
+        if not isinstance(self.initializer_range, (int, float)) or not math.isfinite(self.initializer_range) or (
+            self.initializer_range <= 0
+        ):
+            raise ConfigError(f"initializer_range must be a positive number, got {self.initializer_range!r}")
+        if not isinstance(self.layer_norm_eps, (int, float)) or not math.isfinite(self.layer_norm_eps) or (
+            self.layer_norm_eps <= 0
+        ):
+            raise ConfigError(f"layer_norm_eps must be a positive number, got {self.layer_norm_eps!r}")
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < self.vocab_size:
+                raise ConfigError(f"{name}={value!r} is not an id in [0, vocab_size={self.vocab_size})")
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
+            raise ConfigError(f"unknown problem_type {self.problem_type!r}; choose one of {list(PROBLEM_TYPES)}")
+        if sorted(self.id2label) != list(range(self.num_labels)):
+            raise ConfigError(f"id2label keys must be 0..{self.num_labels - 1}, got {sorted(self.id2label)}")
+        if {v: k for k, v in self.id2label.items()} != self.label2id:
+            raise ConfigError(f"label2id {self.label2id} is not the inverse of id2label {self.id2label}")
+
+    # ------------------------------------------------------------------ derived quantities
+
+    @property
+    def head_size(self) -> int:
+        """Width of one attention head: ``hidden_size // num_attention_heads``."""
+        return self.hidden_size // self.num_attention_heads
+
+    def group_of_layer(self, layer_index: int) -> int:
+        """The parameter group that transformer layer ``layer_index`` uses.
+
+        The original ALBERT computes ``int(layer_index / num_hidden_layers * num_hidden_groups)``; this uses exact
+        integer arithmetic for the same value, so uneven splits (say 5 layers in 3 groups) agree with it.
+
+        >>> AlbertConfig(num_hidden_layers=5, num_hidden_groups=3, hidden_size=64, num_attention_heads=1,
+        ...              intermediate_size=8).layer_groups()
+        [0, 0, 1, 1, 2]
+        """
+        if not 0 <= layer_index < self.num_hidden_layers:
+            raise IndexError(f"layer_index {layer_index} is outside [0, {self.num_hidden_layers})")
+        return layer_index * self.num_hidden_groups // self.num_hidden_layers
+
+    def layer_groups(self) -> list[int]:
+        """The group index of every layer, in order."""
+        return [self.group_of_layer(i) for i in range(self.num_hidden_layers)]
+
+    def infer_problem_type(self, labels_are_integer: bool) -> str:
+        """The loss the sequence-classification head uses when ``problem_type`` is unset.
+
+        One label means regression; integer labels mean single-label classification (cross-entropy); anything else
+        (float multi-hot targets) means multi-label classification (binary cross-entropy per class).
+        """
+        if self.problem_type is not None:
+            return self.problem_type
+        if self.num_labels == 1:
+            return "regression"
+        return "single_label_classification" if labels_are_integer else "multi_label_classification"
+
+    # ------------------------------------------------------------------ presets
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> "AlbertConfig":
+        """The configuration of a published ALBERT model (see :data:`PRESETS`), with optional overrides.
+
+        Every preset uses the original code's tanh-approximate GELU (``gelu_new``), also for v1 models whose
+        published ``config.json`` says ``gelu``.
+        """
+        key = name.split("/")[-1]
+        if key not in PRESETS:
+            raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**{**PRESETS[key], **overrides})
+
+    # ------------------------------------------------------------------ (de)serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """The Hugging Face ``config.json`` content (JSON-ready: label ids become strings)."""
+        out: dict[str, Any] = {"model_type": "albert"}
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "id2label":
+                value = {str(k): v for k, v in value.items()}
+            out[f.name] = copy.deepcopy(value)
+        for key, value in self.extra.items():
+            out.setdefault(key, copy.deepcopy(value))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "AlbertConfig":
+        """Build a configuration from a Hugging Face ``config.json`` mapping; unknown keys go to :attr:`extra`."""
+        model_type = data.get("model_type", "albert")
+        if model_type != "albert":
+            raise ConfigError(f"config has model_type={model_type!r}, expected 'albert'")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        extra = {k: v for k, v in data.items() if k not in known and k not in _HF_BOOKKEEPING_KEYS}
+        # transformers writes num_labels implicitly through id2label; an explicit num_labels that disagrees with
+        # a default two-label id2label is an older-format quirk, so the explicit count wins.
+        if "num_labels" in kwargs and "id2label" in kwargs and kwargs["num_labels"] != len(kwargs["id2label"]):
+            kwargs.pop("id2label")
+            kwargs.pop("label2id", None)
+        return cls(**kwargs, extra=extra)
+
+    @classmethod
+    def from_original_dict(cls, data: Mapping[str, Any]) -> "AlbertConfig":
+        """Build a configuration from the original google-research ``albert_config.json`` mapping.
+
+        In the original code ``hidden_act: "gelu"`` names the tanh approximation, so it becomes ``gelu_new`` here;
+        the original LayerNorm epsilon is 1e-12. Keys with no counterpart (``net_structure_type``,
+        ``down_scale_factor``, ...) are kept in :attr:`extra`.
+        """
+        data = dict(data)
+        act = data.get("hidden_act", "gelu")
+        if act == "gelu":
+            data["hidden_act"] = "gelu_new"
+        data.setdefault("layer_norm_eps", 1e-12)
+        for unsupported, neutral in (("net_structure_type", 0), ("down_scale_factor", 1), ("gap_size", 0),
+                                     ("num_memory_blocks", 0)):
+            if data.get(unsupported, neutral) != neutral:
+                raise ConfigError(
+                    f"original config sets {unsupported}={data[unsupported]!r}; only the standard ALBERT structure "
+                    f"({unsupported}={neutral}) is supported"
+                )
+        if data.get("layers_to_keep"):
+            raise ConfigError(f"original config sets layers_to_keep={data['layers_to_keep']!r}, which is unsupported")
+        return cls.from_dict(data)
+
+    def to_original_dict(self) -> dict[str, Any]:
+        """The configuration in the original ``albert_config.json`` format (only the original's own keys)."""
+        if self.hidden_act not in ("gelu_new", "gelu_pytorch_tanh", "relu", "tanh", "linear"):
+            raise ConfigError(
+                f"hidden_act={self.hidden_act!r} has no name in the original ALBERT code "
+                "(its 'gelu' is the tanh approximation, gelu_new here)"
+            )
+        if self.position_embedding_type != "absolute":
+            raise ConfigError("the original ALBERT code supports only absolute position embeddings")
+        out = {
+            "attention_probs_dropout_prob": self.attention_probs_dropout_prob,
+            "hidden_act": "gelu" if self.hidden_act in ("gelu_new", "gelu_pytorch_tanh") else self.hidden_act,
+            "hidden_dropout_prob": self.hidden_dropout_prob,
+            "embedding_size": self.embedding_size,
+            "hidden_size": self.hidden_size,
+            "initializer_range": self.initializer_range,
+            "intermediate_size": self.intermediate_size,
+            "max_position_embeddings": self.max_position_embeddings,
+            "num_attention_heads": self.num_attention_heads,
+            "num_hidden_layers": self.num_hidden_layers,
+            "num_hidden_groups": self.num_hidden_groups,
+            "net_structure_type": 0,
+            "gap_size": 0,
+            "num_memory_blocks": 0,
+            "inner_group_num": self.inner_group_num,
+            "down_scale_factor": 1,
+            "type_vocab_size": self.type_vocab_size,
+            "vocab_size": self.vocab_size,
+        }
+        return out
+
+    def to_json_string(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json_file(cls, path: str | os.PathLike[str]) -> "AlbertConfig":
+        """Read a ``config.json`` (Hugging Face) or ``albert_config.json`` (original) file; the format is detected."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must hold a JSON object, got {type(data).__name__}")
+        try:
+            if is_original_config(data):
+                return cls.from_original_dict(data)
+            return cls.from_dict(data)
+        except TypeError as exc:  # a field of the wrong kind, e.g. a list where an int belongs
+            raise ConfigError(f"{path}: {exc}") from exc
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str]) -> "AlbertConfig":
+        """Load from a checkpoint directory (``config.json`` or ``albert_config.json``) or a JSON file."""
+        path = Path(path)
+        if path.is_dir():
+            for name in (CONFIG_NAME, ORIGINAL_CONFIG_NAME):
+                if (path / name).is_file():
+                    return cls.from_json_file(path / name)
+            raise FileNotFoundError(f"{path} holds neither {CONFIG_NAME} nor {ORIGINAL_CONFIG_NAME}")
+        if path.is_file():
+            return cls.from_json_file(path)
+        raise FileNotFoundError(f"no configuration at {path}")
+
+    def save_pretrained(self, directory: str | os.PathLike[str], architectures: list[str] | None = None) -> Path:
+        """Write ``config.json`` into ``directory`` (created if needed) and return its path.
+
+        ``architectures`` names the model classes the weights belong to, as Hugging Face records them.
+        """
+        from .io_utils import atomic_write_text
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        data = self.to_dict()
+        if architectures:
+            data["architectures"] = list(architectures)
+        target = directory / CONFIG_NAME
+        atomic_write_text(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return target
+
+    def copy(self, **changes: Any) -> "AlbertConfig":
+        """A validated copy with some fields changed."""
+        data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if "num_labels" in changes and "id2label" not in changes:
+            data["id2label"] = None
+            data["label2id"] = None
+        data.update(changes)
+        return type(self)(**data)
+
+
+def is_original_config(data: Mapping[str, Any]) -> bool:
+    """Whether a config mapping is in the original google-research format rather than Hugging Face's."""
+    if data.get("model_type") == "albert":
+        return False
+    return "net_structure_type" in data or "down_scale_factor" in data or (
+        "model_type" not in data and "layer_norm_eps" not in data and "hidden_act" in data
+    )
+
+
+def _preset(hidden: int, layers: int, heads: int, intermediate: int, dropout: float) -> dict[str, Any]:
+    return {
+        "vocab_size": 30000,
+        "embedding_size": 128,
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": intermediate,
+        "num_hidden_groups": 1,
+        "inner_group_num": 1,
+        "hidden_act": "gelu_new",
+        "hidden_dropout_prob": dropout,
+        "attention_probs_dropout_prob": dropout,
+        "max_position_embeddings": 512,
+        "type_vocab_size": 2,
+    }
+
+
+#: Published ALBERT sizes. v1 and v2 share their shapes; v2 was trained without dropout, and so was v1 xxlarge.
+PRESETS: dict[str, dict[str, Any]] = {
+    "albert-base-v1": _preset(768, 12, 12, 3072, 0.1),
+    "albert-large-v1": _preset(1024, 24, 16, 4096, 0.1),
+    "albert-xlarge-v1": _preset(2048, 24, 16, 8192, 0.1),
+    "albert-xxlarge-v1": _preset(4096, 12, 64, 16384, 0.0),
+    "albert-base-v2": _preset(768, 12, 12, 3072, 0.0),
+    "albert-large-v2": _preset(1024, 24, 16, 4096, 0.0),
+    "albert-xlarge-v2": _preset(2048, 24, 16, 8192, 0.0),
+    "albert-xxlarge-v2": _preset(4096, 12, 64, 16384, 0.0),
+}

@@ -1,0 +1,113 @@
+"""Input checks shared by both backends, so that bad inputs fail early with the same clear message everywhere.
+
+The backends pass static shapes (``None`` for a dimension unknown at trace time) and, where values are available
+eagerly, the observed minimum and maximum of id tensors. Each function raises :class:`~albert_core.InputError`
+naming the argument, what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .config import AlbertConfig
+from .errors import InputError
+
+#: Label value that every loss ignores (padding, unmasked positions).
+IGNORE_INDEX = -100
+
+Shape = Sequence[int | None] | None
+
+
+def _fmt(shape: Shape) -> str:
+    return "None" if shape is None else "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def _same(a: int | None, b: int | None) -> bool:
+    return a is None or b is None or a == b
+
+
+def check_model_inputs(
+    config: AlbertConfig,
+    input_ids: Shape = None,
+    attention_mask: Shape = None,
+    token_type_ids: Shape = None,
+    position_ids: Shape = None,
+    inputs_embeds: Shape = None,
+    head_mask: Shape = None,
+) -> tuple[int | None, int | None]:
+    """Check the shapes of the backbone inputs against each other and the config; return ``(batch, seq)``.
+
+    Exactly one of ``input_ids`` (``[batch, seq]``) and ``inputs_embeds`` (``[batch, seq, embedding_size]``) must
+    be given. ``attention_mask``, ``token_type_ids`` and ``position_ids`` must be ``[batch, seq]``. ``head_mask`` is
+    ``[heads]`` or ``[num_hidden_layers, heads]`` (row ``l`` masks layer ``l``).
+    """
+    if (input_ids is None) == (inputs_embeds is None):
+        raise InputError("pass exactly one of input_ids and inputs_embeds")
+    if input_ids is not None:
+        if len(input_ids) != 2:
+            raise InputError(f"input_ids must have shape [batch, seq], got rank {len(input_ids)} {_fmt(input_ids)}")
+        batch, seq = input_ids
+        main = "input_ids"
+    else:
+        assert inputs_embeds is not None
+        if len(inputs_embeds) != 3 or not _same(inputs_embeds[2], config.embedding_size):
+            raise InputError(
+                f"inputs_embeds must have shape [batch, seq, embedding_size={config.embedding_size}], "
+                f"got {_fmt(inputs_embeds)}"
+            )
+        batch, seq = inputs_embeds[0], inputs_embeds[1]
+        main = "inputs_embeds"
+    if seq is not None and seq > config.max_position_embeddings:
+        raise InputError(
+            f"sequence length {seq} exceeds max_position_embeddings={config.max_position_embeddings}; "
+            "truncate the input (the tokenizer's max_length) or use a model with longer position embeddings"
+        )
+    if seq is not None and seq < 1:
+        raise InputError(f"{main} has an empty sequence dimension")
+    for name, shape in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids),
+                        ("position_ids", position_ids)):
+        if shape is None:
+            continue
+        if len(shape) != 2 or not _same(shape[0], batch) or not _same(shape[1], seq):
+            raise InputError(f"{name} must have shape [batch, seq] = {_fmt((batch, seq))} like {main}, "
+                             f"got {_fmt(shape)}")
+    if head_mask is not None:
+        heads, layers = config.num_attention_heads, config.num_hidden_layers
+        ok = (len(head_mask) == 1 and _same(head_mask[0], heads)) or (
+            len(head_mask) == 2 and _same(head_mask[0], layers) and _same(head_mask[1], heads)
+        )
+        if not ok:
+            raise InputError(
+                f"head_mask must have shape [num_attention_heads={heads}] or "
+                f"[num_hidden_layers={layers}, num_attention_heads={heads}], got {_fmt(head_mask)}"
+            )
+    return batch, seq
+
+
+def check_id_range(name: str, low: int, high: int, limit: int, limit_name: str) -> None:
+    """Ids must lie in ``[0, limit)``; ``low``/``high`` are the smallest and largest ids seen."""
+    if low < 0:
+        raise InputError(f"{name} contains the negative id {low}")
+    if high >= limit:
+        raise InputError(f"{name} contains id {high}, outside [0, {limit_name}={limit})")
+
+
+def check_choice_inputs(input_ids: Shape, inputs_embeds: Shape = None) -> None:
+    """Multiple-choice inputs are ``[batch, num_choices, seq]`` (or embeddings ``[batch, num_choices, seq, E]``)."""
+    if input_ids is not None and len(input_ids) != 3:
+        raise InputError(
+            f"multiple-choice input_ids must have shape [batch, num_choices, seq], got {_fmt(input_ids)}"
+        )
+    if inputs_embeds is not None and len(inputs_embeds) != 4:
+        raise InputError(
+            "multiple-choice inputs_embeds must have shape [batch, num_choices, seq, embedding_size], "
+            f"got {_fmt(inputs_embeds)}"
+        )
+
+
+def check_labels_shape(name: str, labels: Shape, expected: Sequence[int | None]) -> None:
+    """Labels must have exactly the expected shape (``None`` entries match anything)."""
+    if labels is None:
+        return
+    if len(labels) != len(expected) or not all(_same(a, b) for a, b in zip(labels, expected)):
+        raise InputError(f"{name} must have shape {_fmt(expected)}, got {_fmt(labels)}")

@@ -224,8 +224,12 @@ class AlbertConfig:
     def group_of_layer(self, layer_index: int) -> int:
         """The parameter group that transformer layer ``layer_index`` uses.
 
-        The original ALBERT computes ``int(layer_index / num_hidden_layers * num_hidden_groups)``; this uses exact
-        integer arithmetic for the same value, so uneven splits (say 5 layers in 3 groups) agree with it.
+        This is the original ALBERT's formula, evaluated in double precision exactly as the original does:
+        ``int(layer_index / num_hidden_layers * num_hidden_groups)``. Floating-point rounding makes it differ from
+        exact arithmetic in rare shapes (22 layers in 22 groups: layer 15 uses group 14), and from transformers'
+        ``int(layer_index / (num_hidden_layers / num_hidden_groups))`` in others (18 layers in 14 groups: layer 9
+        uses group 7 here and in the original, group 6 in transformers). Checkpoints trained with the original code
+        were trained with this mapping.
 
         >>> AlbertConfig(num_hidden_layers=5, num_hidden_groups=3, hidden_size=64, num_attention_heads=1,
         ...              intermediate_size=8).layer_groups()
@@ -233,7 +237,7 @@ class AlbertConfig:
         """
         if not 0 <= layer_index < self.num_hidden_layers:
             raise IndexError(f"layer_index {layer_index} is outside [0, {self.num_hidden_layers})")
-        return layer_index * self.num_hidden_groups // self.num_hidden_layers
+        return int(layer_index / self.num_hidden_layers * self.num_hidden_groups)
 
     def layer_groups(self) -> list[int]:
         """The group index of every layer, in order."""

@@ -46,6 +46,12 @@ class ModelOutput(dict):
         if name in self.__dataclass_fields__ and hasattr(self, dataclasses.fields(self)[-1].name):
             self._sync()
 
+    def __setitem__(self, key: str, value: Any) -> None:
+        # tf.nest rebuilds a mutable mapping as type(obj)() followed by item assignment
+        if key not in self.__dataclass_fields__:  # type: ignore[attr-defined]
+            raise KeyError(f"{type(self).__name__} has no field {key!r}")
+        setattr(self, key, value)
+
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, (int, slice)):
             return self.to_tuple()[key]

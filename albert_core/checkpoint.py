@@ -257,6 +257,7 @@ class CheckpointContents:
     path: Path
     config: AlbertConfig | None = None
     unmapped: list[str] = field(default_factory=list)  # source tensors with no canonical counterpart
+    notes: list[str] = field(default_factory=list)  # what the reader filled in or changed (e.g. an identity map)
 
 
 #: Checkpoint formats: name -> description.
@@ -267,7 +268,8 @@ FORMATS: dict[str, str] = {
     "tf1": "original google-research TF1 checkpoint (model.ckpt-*.index / .data-*)",
 }
 
-# Readers for formats implemented in other modules register here: fmt -> callable(path) -> (state, unmapped).
+# Readers for formats implemented in other modules register here:
+# fmt -> callable(path, config) -> (state, unmapped) or (state, unmapped, notes).
 _EXTRA_READERS: dict[str, Callable[[Path, AlbertConfig | None], tuple[dict[str, np.ndarray], list[str]]]] = {}
 
 
@@ -340,7 +342,11 @@ def read_checkpoint(path: str | os.PathLike[str], config: AlbertConfig | None = 
         if fmt not in _EXTRA_READERS:
             # importing the format module registers its reader
             from . import formats  # noqa: F401
-        state, unmapped = _EXTRA_READERS[fmt](weights_path, config)
+        result = _EXTRA_READERS[fmt](weights_path, config)
+        state, unmapped = result[0], list(result[1])
+        notes = list(result[2]) if len(result) > 2 else []
+        return CheckpointContents(state=state, source_format=fmt, path=weights_path, config=config,
+                                  unmapped=unmapped, notes=notes)
     return CheckpointContents(state=state, source_format=fmt, path=weights_path, config=config, unmapped=unmapped)
 
 

@@ -1,0 +1,32 @@
+"""albert-lite PyTorch backend: ALBERT models built from :class:`albert_core.AlbertConfig`.
+
+Every class loads and saves checkpoints in the canonical (Hugging Face PyTorch) names, so its ``save_pretrained``
+output loads in ``transformers`` and vice versa. See :mod:`albert_pt.modeling` for the equations and the documented
+deviations from transformers.
+"""
+
+from .modeling import (
+    MODEL_CLASSES,
+    AlbertForMaskedLM,
+    AlbertForMultipleChoice,
+    AlbertForPreTraining,
+    AlbertForPreTrainingOutput,
+    AlbertForQuestionAnswering,
+    AlbertForSequenceClassification,
+    AlbertForTokenClassification,
+    AlbertModel,
+    AlbertPreTrainedModel,
+)
+
+__all__ = [
+    "MODEL_CLASSES",
+    "AlbertForMaskedLM",
+    "AlbertForMultipleChoice",
+    "AlbertForPreTraining",
+    "AlbertForPreTrainingOutput",
+    "AlbertForQuestionAnswering",
+    "AlbertForSequenceClassification",
+    "AlbertForTokenClassification",
+    "AlbertModel",
+    "AlbertPreTrainedModel",
+]

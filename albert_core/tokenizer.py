@@ -18,13 +18,13 @@ the *original* text.
 Known differences between the reference slow and fast Hugging Face tokenizers (this module follows the slow one;
 ``tests/test_tokenizer.py::test_slow_fast_disagreements_are_pinned`` pins them):
 
-* digit-comma pieces: the fast tokenizer does not split ``▁9,`` style pieces, the slow one does;
-* special-token strings inside text: the slow tokenizer strips the text on both sides of a special token (each
-  piece of text between special tokens is encoded on its own, with its own leading ``▁``), the fast one keeps the
-  surrounding white space in the next piece;
-* upper-case special-token look-alikes: with ``do_lower_case`` the slow tokenizer lower-cases ``<PAD>`` to ``<pad>``
-  *before* looking for special tokens, so it becomes the pad id; the fast one encodes it as text;
-* white space other than spaces (tabs, new lines, other Unicode spaces) and final-sigma lower-casing can also differ.
+* white space around special-token strings in the text (``"a [SEP]b"``): the slow tokenizer encodes each stretch of
+  text between special tokens on its own, stripped, while the fast one emits an extra ``▁`` piece before the token;
+* upper-case look-alikes such as ``<PAD>`` (the slow tokenizer lower-cases before matching special tokens);
+* white-space-only text: the slow tokenizer gives no piece, the fast one a lone ``▁``;
+* ALBERT's user-defined symbols (``. - ( ) "`` ...): the fast tokenizer treats them as added tokens, so the word
+  after one starts with a fresh ``▁`` piece (``a.b`` -> ``▁a . ▁b`` instead of ``▁a . b``);
+* runs of tabs and new lines can segment differently.
 
 Truncation and padding follow Hugging Face semantics. When ``truncation`` is off a sequence longer than
 ``max_length`` is left whole (a :class:`UserWarning` says so), exactly as Hugging Face does; it is never cut silently.

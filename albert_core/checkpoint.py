@@ -201,6 +201,67 @@ def write_safetensors(
         os.fsync(handle.fileno())
 
 
+def _stored_nbytes(array: np.ndarray, dtype: str | None) -> int:
+    array = np.asarray(array)
+    tag, _ = _cast_for_save(array.reshape(-1)[:0], dtype)
+    return int(np.prod(array.shape, dtype=np.int64)) * _ST_DTYPES[tag][1]
+
+
+def write_sharded_safetensors(
+    directory: str | os.PathLike[str],
+    tensors: Mapping[str, np.ndarray],
+    max_shard_bytes: int,
+    metadata: Mapping[str, str] | None = None,
+    dtype: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """Write ``tensors`` as ``model-0000k-of-0000n.safetensors`` shards of at most ``max_shard_bytes`` each (a single
+    larger tensor gets a shard of its own) plus ``model.safetensors.index.json``, the layout Hugging Face reads.
+
+    When everything fits in one shard a plain ``model.safetensors`` is written instead, as Hugging Face does.
+    Returns the written files.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if max_shard_bytes <= 0:
+        raise CheckpointError(f"max_shard_bytes must be positive, got {max_shard_bytes}")
+    shards: list[list[str]] = [[]]
+    size = total = 0
+    for name in sorted(tensors):
+        nbytes = _stored_nbytes(tensors[name], dtype)
+        if shards[-1] and size + nbytes > max_shard_bytes:
+            shards.append([])
+            size = 0
+        shards[-1].append(name)
+        size += nbytes
+        total += nbytes
+    if len(shards) == 1:
+        write_safetensors(directory / SAFETENSORS_NAME, tensors, metadata=metadata, dtype=dtype, progress=progress)
+        return [directory / SAFETENSORS_NAME]
+    written: list[Path] = []
+    weight_map: dict[str, str] = {}
+    done = 0
+    for k, names in enumerate(shards, start=1):
+        file = f"model-{k:05d}-of-{len(shards):05d}.safetensors"
+        part = {name: tensors[name] for name in names}
+        base = done
+
+        def shard_progress(d: int, _t: int, base: int = base) -> None:
+            if progress is not None:
+                progress(base + d, total)
+
+        write_safetensors(directory / file, part, metadata=metadata, dtype=dtype, progress=shard_progress)
+        done += sum(_stored_nbytes(part[n], dtype) for n in names)
+        weight_map.update({name: file for name in names})
+        written.append(directory / file)
+    index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
+    from .io_utils import atomic_write_text
+
+    atomic_write_text(directory / SAFETENSORS_INDEX_NAME, json.dumps(index, indent=2) + "\n")
+    written.append(directory / SAFETENSORS_INDEX_NAME)
+    return written
+
+
 def read_sharded_safetensors(index_path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Read a sharded checkpoint through its ``model.safetensors.index.json``, checking every shard's contents."""
     index_path = Path(index_path)
@@ -357,8 +418,11 @@ def save_safetensors_checkpoint(
     head: Head | str,
     dtype: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_shard_bytes: int | None = None,
 ) -> Path:
     """Write ``config.json`` and ``model.safetensors`` for a model with ``head``, in Hugging Face's naming.
+
+    With ``max_shard_bytes`` the weights are sharded (see :func:`write_sharded_safetensors`).
 
     ``state`` is canonical (``albert.``-prefixed); a base model is saved without the prefix, as transformers'
     ``AlbertModel`` does. Each file is written atomically.
@@ -368,7 +432,11 @@ def save_safetensors_checkpoint(
     directory.mkdir(parents=True, exist_ok=True)
     names = {name: (strip_backbone_prefix(name) if head is Head.BASE else name) for name in state}
     tensors = {names[name]: array for name, array in state.items()}
-    write_safetensors(directory / SAFETENSORS_NAME, tensors, metadata={"format": "pt"}, dtype=dtype,
-                      progress=progress)
+    if max_shard_bytes is not None:
+        write_sharded_safetensors(directory, tensors, max_shard_bytes, metadata={"format": "pt"}, dtype=dtype,
+                                  progress=progress)
+    else:
+        write_safetensors(directory / SAFETENSORS_NAME, tensors, metadata={"format": "pt"}, dtype=dtype,
+                          progress=progress)
     config.save_pretrained(directory, architectures=[HF_ARCHITECTURES[head]])
     return directory

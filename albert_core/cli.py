@@ -1,0 +1,168 @@
+"""The ``albert`` command line: ``albert convert``, ``albert check`` and ``albert info``.
+
+Examples::
+
+    albert check                              # the small model shipped in the package, PyTorch vs TensorFlow
+    albert check path/to/checkpoint --heads masked_lm --atol 1e-4
+    albert convert albert_base/ out/ --to safetensors          # original TF1 -> Hugging Face PyTorch
+    albert convert hf_dir/ out_tf/ --to hf-tf                  # model.safetensors -> tf_model.h5
+    albert convert hf_dir/ out_tf1/ --to tf1                   # -> model.ckpt + albert_config.json
+    albert info path/to/checkpoint
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import AlbertError
+from .weights import Head
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
+
+_ATOL_HELP = ("tolerance on max |a - b| per output, scaled by max(1, max |a|) of the reference output; default "
+              "1e-5 for float32, 5e-3 for float16, 5e-2 for bfloat16")
+
+
+def _quiet_frameworks() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="albert", description="ALBERT checkpoint tools (albert-lite)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    conv = sub.add_parser("convert", help="convert a checkpoint to another format and check parity",
+                          description="Convert SRC (safetensors, pytorch_model.bin, tf_model.h5 or an original TF1 "
+                                      "checkpoint; auto-detected) into the new directory DST, then compare the "
+                                      "outputs of both on the same inputs. DST is written atomically.")
+    conv.add_argument("src")
+    conv.add_argument("dst")
+    conv.add_argument("--to", choices=("safetensors", "hf-tf", "tf1"), default="safetensors")
+    conv.add_argument("--head", choices=[h.value for h in Head], default=None,
+                      help="model head (default: from config.json's architectures, else from the tensors)")
+    conv.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None)
+    conv.add_argument("--atol", type=float, default=None, help=_ATOL_HELP)
+    conv.add_argument("--shard-size", default=None, help="shard safetensors output, e.g. 500MB or 2GB")
+    conv.add_argument("--allow-partial", action="store_true",
+                      help="write even when tensors are missing, unexpected or unmapped (they are reported)")
+    conv.add_argument("--no-check", action="store_true", help="skip the parity check")
+    conv.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    chk = sub.add_parser("check", help="load a checkpoint in PyTorch and TensorFlow and compare their outputs",
+                         description="Load DIR (default: the small model shipped in the package) in both frameworks "
+                                     "and print a parity table for every head the checkpoint supports.")
+    chk.add_argument("dir", nargs="?", default=None)
+    chk.add_argument("--heads", nargs="+", choices=[h.value for h in Head], default=None)
+    chk.add_argument("--atol", type=float, default=1e-5, help=_ATOL_HELP)
+
+    info = sub.add_parser("info", help="summarise a checkpoint: format, configuration, parameters per part")
+    info.add_argument("dir", nargs="?", default=None)
+    return parser
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import ParityError, convert
+
+    try:
+        result = convert(args.src, args.dst, to=args.to, head=args.head, dtype=args.dtype, atol=args.atol,
+                         shard_size=args.shard_size, allow_partial=args.allow_partial, check=not args.no_check,
+                         progress=not args.quiet)
+    except ParityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(f"note: {note}")
+    print(f"converted {args.src} ({result.source_format}, head {result.head.value}) -> {args.dst} ({args.to})")
+    if result.parity is not None:
+        print(result.parity.table())
+        print(result.parity.summary())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checkpoint import read_checkpoint
+    from .config import AlbertConfig
+    from .convert import supported_heads
+    from .parity import check_directory
+
+    directory = Path(args.dir) if args.dir else DEFAULT_MODEL_DIR
+    config = AlbertConfig.from_pretrained(directory)
+    if args.heads:
+        heads = [Head(h) for h in args.heads]
+    else:
+        contents = read_checkpoint(directory, config)
+        heads = supported_heads(contents.state, config)
+        del contents
+        if not heads:
+            print(f"error: {directory} supports no head completely", file=sys.stderr)
+            return 1
+    print(f"checking {directory}: heads {', '.join(h.value for h in heads)}; PyTorch (reference) vs TensorFlow")
+    report = check_directory(directory, heads, atol=args.atol, config=config)
+    print(report.table())
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .checkpoint import find_weights, read_checkpoint
+    from .config import AlbertConfig
+    from .convert import detect_head, supported_heads
+
+    directory = Path(args.dir) if args.dir else DEFAULT_MODEL_DIR
+    fmt, path = find_weights(directory)
+    config = AlbertConfig.from_pretrained(directory if directory.is_dir() else path.parent)
+    contents = read_checkpoint(directory, config)
+    state = contents.state
+    print(f"checkpoint: {path}")
+    print(f"format:     {fmt}")
+    keys = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_hidden_groups",
+            "inner_group_num", "num_attention_heads", "intermediate_size", "hidden_act", "max_position_embeddings",
+            "position_embedding_type", "num_labels")
+    for key in keys:
+        print(f"  {key:<24} {getattr(config, key)}")
+    parts: dict[str, int] = {}
+    for name, array in state.items():
+        if name.startswith("albert.embeddings."):
+            part = "embeddings"
+        elif name.startswith("albert.encoder.embedding_hidden_mapping_in"):
+            part = "embedding projection"
+        elif name.startswith("albert.encoder."):
+            part = "encoder (shared layers)"
+        elif name.startswith("albert.pooler"):
+            part = "pooler"
+        else:
+            part = "head: " + name.split(".")[0]
+        parts[part] = parts.get(part, 0) + int(np.prod(np.shape(array)))
+    total = sum(parts.values())
+    print("parameters:")
+    for part, count in parts.items():
+        print(f"  {part:<24} {count:>12,}")
+    print(f"  {'total':<24} {total:>12,}")
+    print(f"head (detected): {detect_head(state, config, directory if directory.is_dir() else path.parent).value}")
+    print(f"heads supported: {', '.join(h.value for h in supported_heads(state, config))}")
+    if contents.unmapped:
+        print(f"unmapped tensors: {', '.join(contents.unmapped)}")
+    for note in contents.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``albert`` console script; returns the exit status."""
+    _quiet_frameworks()
+    args = build_parser().parse_args(argv)
+    handler = {"convert": cmd_convert, "check": cmd_check, "info": cmd_info}[args.command]
+    try:
+        return handler(args)
+    except (AlbertError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

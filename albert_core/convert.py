@@ -1,0 +1,400 @@
+"""Checkpoint conversion between every supported format, with a numerical parity check of the result.
+
+:func:`convert` reads a checkpoint in any format (found by :func:`albert_core.checkpoint.find_weights`), checks its
+tensors against the model the configuration describes, writes the target format into a staging directory beside the
+destination, checks parity there, and only then renames the staging directory to the destination: an error or a
+crash never leaves a half-written checkpoint behind.
+
+Targets: ``safetensors`` (Hugging Face PyTorch, optionally sharded), ``hf-tf`` (Hugging Face ``tf_model.h5``) and
+``tf1`` (original google-research checkpoint with ``albert_config.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, TextIO
+
+import numpy as np
+
+from .checkpoint import (
+    SAVE_DTYPES,
+    CheckpointContents,
+    find_weights,
+    read_checkpoint,
+    save_safetensors_checkpoint,
+)
+from .config import AlbertConfig
+from .errors import CheckpointError
+from .weights import HF_ARCHITECTURES, Head, canonical_specs
+
+TARGETS = ("safetensors", "hf-tf", "tf1")
+TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json")
+SPM_NAMES = ("spiece.model", "30k-clean.model")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Progress
+
+
+class ProgressPrinter:
+    """A small progress bar on a text stream (stderr by default): ``label [#####.....] 12/40 name``.
+
+    On a terminal the line is redrawn in place; otherwise a line is printed about every 10 %.
+    """
+
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self._last_decile = -1
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._start = time.monotonic()
+
+    def __call__(self, done: int, total: int, name: str = "") -> None:
+        total = max(total, 1)
+        frac = min(done / total, 1.0)
+        filled = int(frac * self.width)
+        line = f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {name}"
+        if self._tty:
+            self.stream.write("\r" + line[:120].ljust(120))
+            if done >= total:
+                self.stream.write(f"  ({time.monotonic() - self._start:.1f}s)\n")
+        else:
+            decile = int(frac * 10)
+            if decile != self._last_decile or done >= total:
+                self._last_decile = decile
+                self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _bytes_progress(printer: ProgressPrinter | None) -> Callable[[int, int], None] | None:
+    if printer is None:
+        return None
+    return lambda done, total: printer(done, total, "bytes")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Head detection and validation
+
+
+def parse_size(text: str | int | None) -> int | None:
+    """``"500MB"`` -> 500_000_000; also ``KB``, ``GB``, ``KiB``, ``MiB``, ``GiB`` and plain byte counts.
+
+    >>> parse_size("2GB"), parse_size("10MiB"), parse_size(1234), parse_size(None)
+    (2000000000, 10485760, 1234, None)
+    """
+    if text is None or isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", str(text), flags=re.IGNORECASE)
+    if not match:
+        raise CheckpointError(f"cannot read the size {text!r}; write for example 500MB or 2GB")
+    unit = (match.group(2) or "B").upper()
+    scale = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}[unit]
+    return int(float(match.group(1)) * scale)
+
+
+def _architectures(directory: Path) -> list[str]:
+    config_file = directory / "config.json"
+    if config_file.is_file():
+        try:
+            data = json.loads(config_file.read_text(encoding="utf-8"))
+            return [str(a).removeprefix("TF") for a in data.get("architectures") or []]
+        except (ValueError, AttributeError):
+            return []
+    return []
+
+
+def supported_heads(state: Mapping[str, np.ndarray], config: AlbertConfig) -> list[Head]:
+    """The heads whose every tensor (with the right shape) is in ``state``.
+
+    A pretraining checkpoint supports ``base``, ``pretraining`` and ``masked_lm``; a classifier checkpoint supports
+    the classification heads its ``classifier`` shape fits, and ``base``.
+    """
+    heads = []
+    for head in Head:
+        specs = canonical_specs(config, head)
+        if all(name in state and tuple(np.shape(state[name])) == spec.shape for name, spec in specs.items()):
+            heads.append(head)
+    return heads
+
+
+def detect_head(state: Mapping[str, np.ndarray], config: AlbertConfig, directory: Path | None = None) -> Head:
+    """The head a checkpoint was saved for: ``architectures`` in ``config.json`` when given, else its tensors."""
+    if directory is not None:
+        by_arch = {v: k for k, v in HF_ARCHITECTURES.items()}
+        for arch in _architectures(directory):
+            if arch in by_arch:
+                return by_arch[arch]
+    if "sop_classifier.classifier.weight" in state:
+        return Head.PRETRAINING
+    if "predictions.dense.weight" in state:
+        return Head.MASKED_LM
+    if "qa_outputs.weight" in state:
+        return Head.QUESTION_ANSWERING
+    if "classifier.weight" in state:
+        return Head.SEQUENCE_CLASSIFICATION
+    return Head.BASE
+
+
+@dataclass
+class StateCheck:
+    """How a checkpoint's tensors compare with the model its configuration describes."""
+
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mis_shaped: list[str] = field(default_factory=list)
+    wrong_dtype: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.unexpected or self.mis_shaped or self.wrong_dtype)
+
+    def describe(self) -> str:
+        parts = []
+        for what, names in (("missing", self.missing), ("unexpected", self.unexpected),
+                            ("mis-shaped", self.mis_shaped), ("wrong dtype", self.wrong_dtype)):
+            if names:
+                parts.append(f"{what} ({len(names)}): {', '.join(names)}")
+        return "; ".join(parts) or "every tensor present with the expected shape"
+
+
+def check_state(state: Mapping[str, np.ndarray], config: AlbertConfig, head: Head | str,
+                unmapped: list[str] | None = None) -> StateCheck:
+    """Compare a canonical state with the tensors of ``head`` under ``config``.
+
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=10, embedding_size=4, hidden_size=8, num_hidden_layers=1,
+    ...                    num_attention_heads=2, intermediate_size=8)
+    >>> state = {n: np.zeros(s.shape, np.float32) for n, s in canonical_specs(cfg, "base").items()}
+    >>> del state["albert.pooler.bias"]; state["extra.bias"] = np.zeros(2, np.float32)
+    >>> check_state(state, cfg, "base").describe()
+    'missing (1): albert.pooler.bias; unexpected (1): extra.bias'
+    """
+    specs = canonical_specs(config, head)
+    result = StateCheck()
+    for name, spec in specs.items():
+        if name not in state:
+            result.missing.append(name)
+            continue
+        array = state[name]
+        if tuple(np.shape(array)) != spec.shape:
+            result.mis_shaped.append(f"{name} (checkpoint {tuple(np.shape(array))}, config {spec.shape})")
+        elif not np.issubdtype(np.asarray(array).dtype, np.floating):
+            result.wrong_dtype.append(f"{name} ({np.asarray(array).dtype}, expected a float type)")
+    result.unexpected = [name for name in state if name not in specs] + list(unmapped or [])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Conversion
+
+
+@dataclass
+class ConversionResult:
+    """What :func:`convert` did."""
+
+    destination: Path
+    source_format: str
+    target_format: str
+    head: Head
+    check: StateCheck
+    notes: list[str] = field(default_factory=list)
+    parity: object | None = None  # a ParityReport when the check ran
+
+    @property
+    def ok(self) -> bool:
+        return self.parity is None or bool(getattr(self.parity, "ok", False))
+
+
+def _copy_tokenizer(source_dir: Path, staging: Path, target: str) -> list[str]:
+    copied = []
+    for name in SPM_NAMES:
+        if (source_dir / name).is_file():
+            shutil.copyfile(source_dir / name, staging / "spiece.model")
+            copied.append(f"{name} -> spiece.model" if name != "spiece.model" else name)
+            if target == "tf1":
+                shutil.copyfile(source_dir / name, staging / "30k-clean.model")
+            break
+    for name in TOKENIZER_FILES:
+        if (source_dir / name).is_file():
+            shutil.copyfile(source_dir / name, staging / name)
+            copied.append(name)
+    return copied
+
+
+def _write_target(staging: Path, state: Mapping[str, np.ndarray], config: AlbertConfig, head: Head, target: str,
+                  dtype: str | None, shard_bytes: int | None, progress: ProgressPrinter | None) -> None:
+    if target == "safetensors":
+        save_safetensors_checkpoint(staging, state, config, head, dtype=dtype, progress=_bytes_progress(progress),
+                                    max_shard_bytes=shard_bytes)
+    elif target == "hf-tf":
+        from .formats import save_hf_tf_checkpoint
+
+        save_hf_tf_checkpoint(staging, state, config, head, dtype=dtype, progress=progress)
+    elif target == "tf1":
+        from .formats import save_tf1_checkpoint
+
+        if dtype not in (None, "float32"):
+            raise CheckpointError(f"tf1 checkpoints are written as float32; --dtype {dtype} is not supported")
+        save_tf1_checkpoint(staging, state, config, progress=progress)
+        # config.json as well: it keeps what albert_config.json cannot (labels, head)
+        config.save_pretrained(staging, architectures=[HF_ARCHITECTURES[head]])
+    else:
+        raise CheckpointError(f"unknown target format {target!r}; choose one of {TARGETS}")
+
+
+def _prepare_destination(dst: Path) -> None:
+    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
+        raise CheckpointError(f"{dst} already exists and is not an empty directory; choose a new destination")
+
+
+def _publish(staging: Path, dst: Path) -> None:
+    if dst.is_dir():
+        dst.rmdir()  # empty (checked before); the rename below is then atomic
+    os.replace(staging, dst)
+
+
+def _read_source(src: Path, config: AlbertConfig | None, progress: ProgressPrinter | None) -> CheckpointContents:
+    fmt, weights_path = find_weights(src)
+    if fmt == "tf1":
+        from .formats import read_tf1_contents
+
+        directory = src if src.is_dir() else weights_path.parent
+        if config is None:
+            config = _load_config(directory)
+        tf1 = read_tf1_contents(weights_path, config, progress=progress)
+        return CheckpointContents(state=tf1.state, source_format=fmt, path=weights_path, config=config,
+                                  unmapped=tf1.unmapped, notes=tf1.notes
+                                  + ([f"skipped {len(tf1.skipped)} optimizer/step variables"] if tf1.skipped else []))
+    return read_checkpoint(src, config)
+
+
+def _load_config(directory: Path) -> AlbertConfig:
+    try:
+        return AlbertConfig.from_pretrained(directory)
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"{directory} has no config.json or albert_config.json; the conversion needs one") \
+            from exc
+
+
+def convert(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    to: str = "safetensors",
+    head: Head | str | None = None,
+    dtype: str | None = None,
+    atol: float | None = None,
+    shard_size: str | int | None = None,
+    allow_partial: bool = False,
+    check: bool = True,
+    log: TextIO | None = None,
+    progress: bool = True,
+) -> ConversionResult:
+    """Convert the checkpoint at ``src`` to format ``to`` in the new directory ``dst`` and check parity.
+
+    Raises :class:`CheckpointError` (and writes nothing at ``dst``) when tensors are missing, unexpected, unmapped,
+    mis-shaped or of a non-float dtype (missing/unexpected/unmapped are allowed with ``allow_partial``), and when the
+    parity check fails (``result.parity`` then names the outputs that are off; the checkpoint is not published).
+    ``atol`` defaults to :data:`albert_core.parity.DEFAULT_ATOL` for ``dtype``.
+    """
+    log = log if log is not None else sys.stderr
+    src, dst = Path(src), Path(dst)
+    if to not in TARGETS:
+        raise CheckpointError(f"unknown target format {to!r}; choose one of {TARGETS}")
+    if dtype is not None and dtype not in SAVE_DTYPES:
+        raise CheckpointError(f"unknown dtype {dtype!r}; choose one of {SAVE_DTYPES}")
+    _prepare_destination(dst)
+    source_dir = src if src.is_dir() else src.parent
+    fmt, _ = find_weights(src)
+    config = _load_config(source_dir)
+    reader_progress = ProgressPrinter(f"read {fmt}", log) if progress else None
+    contents = _read_source(src, config, reader_progress if fmt == "tf1" else None)
+    state = contents.state
+    head = Head(head) if head is not None else detect_head(state, config, source_dir)
+    for note in contents.notes:
+        print(f"note: {note}", file=log)
+    report = check_state(state, config, head, contents.unmapped)
+    if report.mis_shaped or report.wrong_dtype:
+        raise CheckpointError(f"{src} does not fit its configuration for head {head.value}: {report.describe()}")
+    if not report.complete:
+        message = f"{src} is not a complete {head.value} checkpoint: {report.describe()}"
+        if not allow_partial:
+            raise CheckpointError(message + " (pass --allow-partial to convert what is there)")
+        print(f"warning: {message}; converting the rest (--allow-partial)", file=log)
+    specs = canonical_specs(config, head)
+    state = {name: state[name] for name in specs if name in state}
+    result = ConversionResult(destination=dst, source_format=fmt, target_format=to, head=head, check=report,
+                              notes=list(contents.notes))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
+    try:
+        writer_progress = ProgressPrinter(f"write {to}", log) if progress else None
+        _write_target(staging, state, config, head, to, dtype, parse_size(shard_size), writer_progress)
+        copied = _copy_tokenizer(source_dir, staging, to)
+        if copied:
+            result.notes.append(f"tokenizer files copied: {', '.join(copied)}")
+        del state, contents  # the parity check loads the models from disk
+        if check:
+            if atol is None:
+                from .parity import DEFAULT_ATOL
+
+                atol = DEFAULT_ATOL[dtype or "float32"]
+            result.parity = parity_for_conversion(source_dir if src.is_dir() else src, fmt, staging, to, head,
+                                                  config, atol)
+            print(result.parity.table(), file=log)
+            print(result.parity.summary(), file=log)
+            if not result.parity.ok:
+                raise ParityError(result)
+        _publish(staging, dst)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+class ParityError(CheckpointError):
+    """The converted checkpoint does not compute what the source computes; ``result.parity`` has the table."""
+
+    def __init__(self, result: ConversionResult) -> None:
+        super().__init__(f"{result.parity.summary()}; nothing was written at {result.destination}")
+        self.result = result
+
+
+def parity_for_conversion(src: Path, src_fmt: str, dst: Path, to: str, head: Head, config: AlbertConfig,
+                          atol: float):
+    """Compare the source (in its own framework) with the result (in its framework, and in the other one when the
+    two share a framework)."""
+    from .parity import FRAMEWORK_OF_FORMAT, ParityReport, compare_outputs, load_runner, probe_inputs
+
+    src_fw = FRAMEWORK_OF_FORMAT[src_fmt]
+    dst_fw = FRAMEWORK_OF_FORMAT[to]
+    tokenizer_dir = dst if (dst / "spiece.model").is_file() else None
+    inputs = probe_inputs(config, head, tokenizer_dir)
+    reference = load_runner(src_fw, src, head, config)(inputs)
+    report = ParityReport(atol=atol)
+    candidates = [dst_fw] if src_fw != dst_fw else [dst_fw, "tf" if dst_fw == "pt" else "pt"]
+    for fw in candidates:
+        outputs = load_runner(fw, dst, head, config)(inputs)
+        report.extend(compare_outputs(reference, outputs, atol, label=f"{src_fmt}/{src_fw} vs {to}/{fw}"))
+    return report
+
+
+__all__ = [
+    "ConversionResult",
+    "ParityError",
+    "ProgressPrinter",
+    "StateCheck",
+    "TARGETS",
+    "check_state",
+    "convert",
+    "detect_head",
+    "parse_size",
+    "supported_heads",
+]

@@ -32,7 +32,9 @@ Truncation and padding follow Hugging Face semantics. When ``truncation`` is off
 
 from __future__ import annotations
 
+import gc
 import io
+import itertools
 import json
 import os
 import re
@@ -302,6 +304,15 @@ class AlbertTokenizer:
             i for i in range(n) if (lambda p: len(p) > 1 and p[-1] == "," and p[-2].isdigit())(sp.id_to_piece(i))
         )
         self._comma_piece_id = sp.piece_to_id(",")
+        # per-id piece length and "starts with ▁" tables for computing offsets from ids; ids whose surface is not
+        # their piece (unknown, byte, control, unused) need SentencePiece's own offsets
+        import numpy as np
+
+        pieces = [sp.id_to_piece(i) for i in range(n)]
+        self._piece_len = np.array([len(p) for p in pieces], dtype=np.int64)
+        self._piece_ws = np.array([p.startswith(SPIECE_UNDERLINE) for p in pieces], dtype=np.int64)
+        irregular = {i for i in range(n) if sp.is_unknown(i) or sp.is_control(i) or sp.is_unused(i) or sp.is_byte(i)}
+        self._offset_slow_ids = frozenset(irregular) | self._comma_ids
 
     # ------------------------------------------------------------------ loading / saving
 
@@ -766,7 +777,69 @@ class AlbertTokenizer:
                     ids.extend(seg_ids)
                 results.append((ids, None))
             return results
-        encoded = sp.encode(flat, out_type="offset_mapping", num_threads=self.num_threads) if flat else []
+        # Offsets. A segment whose text SentencePiece leaves unchanged (printable ASCII, single spaces) and whose
+        # pieces are all regular vocabulary pieces gets its spans from the piece lengths, computed for the whole
+        # batch at once with numpy; the others (unknown/byte pieces, digit-comma pieces, other scripts) use
+        # SentencePiece's own offset mapping.
+        import numpy as np
+
+        encoded = sp.encode(flat, out_type=int, num_threads=self.num_threads) if flat else []
+        special_for_offsets = self._offset_slow_ids
+        fast_rows: list[int] = []
+        slow_rows: list[int] = []
+        flat_segs = [seg for segs in seg_lists for seg in segs if seg.special_id is None]
+        for j, seg in enumerate(flat_segs):
+            text = seg.text
+            if (
+                text.isascii()
+                and text.isprintable()
+                and (self.remove_space or ("  " not in text and text[:1] != " " and text[-1:] != " "))
+                and special_for_offsets.isdisjoint(encoded[j])
+            ):
+                fast_rows.append(j)
+            else:
+                slow_rows.append(j)
+        seg_offsets: list[Any] = [None] * len(flat_segs)
+        seg_ids: list[Any] = [None] * len(flat_segs)
+        if fast_rows:
+            id_lists = [encoded[j] for j in fast_rows]
+            counts = np.fromiter(map(len, id_lists), dtype=np.int64, count=len(id_lists))
+            total = int(counts.sum())
+            if total:
+                flat_ids = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=total)
+                lengths = self._piece_len[flat_ids]
+                cum = np.cumsum(lengths)
+                first = np.cumsum(counts) - counts
+                before = np.concatenate(([0], cum))[first]
+                shift = np.repeat(before + 1, counts)
+                ends = cum - shift
+                starts = ends - lengths + self._piece_ws[flat_ids]
+                bases = np.fromiter((flat_segs[j].base if flat_segs[j].starts is None else 0 for j in fast_rows),
+                                    dtype=np.int64, count=len(fast_rows))
+                base_rep = np.repeat(bases, counts)
+                starts_l = (starts + base_rep).tolist()
+                ends_l = (ends + base_rep).tolist()
+            else:
+                starts_l = ends_l = []
+            pos = 0
+            for j, count in zip(fast_rows, counts.tolist()):
+                seg = flat_segs[j]
+                spans = list(zip(starts_l[pos : pos + count], ends_l[pos : pos + count]))
+                pos += count
+                if seg.starts is not None:
+                    spans = self._map_offsets(seg, spans)
+                seg_offsets[j] = spans
+                seg_ids[j] = encoded[j]
+        if slow_rows:
+            results_slow = sp.encode([flat_segs[j].text for j in slow_rows], out_type="offset_mapping",
+                                     num_threads=self.num_threads)
+            for j, res in zip(slow_rows, results_slow):
+                ids_j = res["ids"]
+                off_j = res["offsets"]
+                if not comma.isdisjoint(ids_j):
+                    ids_j, _, off_j = self._fix_digit_comma(list(res["pieces"]), list(off_j))
+                seg_ids[j] = ids_j
+                seg_offsets[j] = self._map_offsets(flat_segs[j], off_j)
         j = 0
         for segs in seg_lists:
             ids = []
@@ -776,14 +849,9 @@ class AlbertTokenizer:
                     ids.append(seg.special_id)
                     offs.append((seg.base, seg.base + len(seg.text)))
                     continue
-                res = encoded[j]
+                ids.extend(seg_ids[j])
+                offs.extend(seg_offsets[j])
                 j += 1
-                seg_ids = res["ids"]
-                seg_off = res["offsets"]
-                if not comma.isdisjoint(seg_ids):
-                    seg_ids, _, seg_off = self._fix_digit_comma(list(res["pieces"]), list(seg_off))
-                ids.extend(seg_ids)
-                offs.extend(self._map_offsets(seg, seg_off))
             results.append((ids, offs))
         return results
 
@@ -930,6 +998,24 @@ class AlbertTokenizer:
         >>> enc["attention_mask"]
         [[1, 1, 1, 1], [1, 1, 1, 0]]
         """
+        # the batch builds many small lists; pausing the cyclic garbage collector (they hold no cycles) keeps a large
+        # heap (e.g. after importing torch) from being re-scanned over and over
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._call(
+                texts, text_pairs, padding, truncation, max_length, return_tensors, return_special_tokens_mask,
+                return_offsets_mapping, return_token_type_ids, return_attention_mask, pad_to_multiple_of,
+                add_special_tokens,
+            )
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _call(  # type: ignore[no-untyped-def]
+        self, texts, text_pairs, padding, truncation, max_length, return_tensors, return_special_tokens_mask,
+        return_offsets_mapping, return_token_type_ids, return_attention_mask, pad_to_multiple_of, add_special_tokens,
+    ) -> Encoding:
         single = isinstance(texts, str)
         if single:
             batch = [texts]

@@ -300,8 +300,25 @@ FRAMEWORK_OF_FORMAT = {"safetensors": "pt", "pytorch-bin": "pt", "hf-tf": "tf", 
 
 def load_runner(framework: str, directory: str | os.PathLike[str], head: Head | str,
                 config: AlbertConfig | None = None) -> Runner:
-    """Load the checkpoint at ``directory`` with ``head`` in ``framework`` (``"pt"`` or ``"tf"``)."""
-    return LOADERS[framework](Path(directory), Head(head), config)
+    """Load the checkpoint at ``directory`` with ``head`` in ``framework`` (``"pt"`` or ``"tf"``).
+
+    Tensors of other heads in the checkpoint are expected here (a pretraining checkpoint checked as ``masked_lm``),
+    so the backends' "unused tensor" warnings are silenced; completeness is checked by the caller.
+    """
+    import logging
+    import warnings
+
+    loggers = [logging.getLogger(n) for n in ("albert_pt", "albert_tf", "albert_pt.modeling", "albert_tf.modeling")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return LOADERS[framework](Path(directory), Head(head), config)
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def check_directory(directory: str | os.PathLike[str], heads: list[Head | str], atol: float = 1e-5,

@@ -880,8 +880,10 @@ class AlbertTokenizer:
 
         >>> import tempfile
         >>> tok = AlbertTokenizer(train_sentencepiece(["a b c d e"] * 20, tempfile.mkdtemp(), vocab_size=20))
-        >>> tok.tokenize("A [MASK]")
-        ['▁a', '[MASK]']
+        >>> tok.tokenize("A B [MASK]")[-1]
+        '[MASK]'
+        >>> "".join(tok.tokenize("A B")).replace("\u2581", " ").strip()
+        'a b'
         """
         _check_text(text)
         tokens: list[str] = []
@@ -994,9 +996,11 @@ class AlbertTokenizer:
 
         >>> import tempfile
         >>> tok = AlbertTokenizer(train_sentencepiece(["a b c d e"] * 20, tempfile.mkdtemp(), vocab_size=20))
-        >>> enc = tok(["a b", "c"], padding=True)
-        >>> enc["attention_mask"]
-        [[1, 1, 1, 1], [1, 1, 1, 0]]
+        >>> enc = tok(["a b c d", "e"], padding=True, return_offsets_mapping=True)
+        >>> len(enc["input_ids"][0]) == len(enc["input_ids"][1]), enc["attention_mask"][1][-1]
+        (True, 0)
+        >>> enc.offset_mapping[0][0], enc.offset_mapping[0][-2]
+        ((0, 0), (6, 7))
         """
         # the batch builds many small lists; pausing the cyclic garbage collector (they hold no cycles) keeps a large
         # heap (e.g. after importing torch) from being re-scanned over and over

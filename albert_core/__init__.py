@@ -12,6 +12,7 @@ from .errors import (
     InputError,
     TokenizerError,
 )
+from .tokenizer import AlbertTokenizer, train_sentencepiece
 from .weights import Head, TensorSpec, canonical_specs
 
 __version__ = "0.1.0"
@@ -20,6 +21,7 @@ __all__ = [
     "ACTIVATIONS",
     "PRESETS",
     "AlbertConfig",
+    "AlbertTokenizer",
     "AlbertError",
     "CheckpointError",
     "ConfigError",
@@ -29,14 +31,7 @@ __all__ = [
     "TensorSpec",
     "TokenizerError",
     "canonical_specs",
+    "train_sentencepiece",
     "__version__",
 ]
 
-
-def __getattr__(name: str):
-    # The tokenizer pulls in sentencepiece; load it on first use so that `import albert_core` stays light.
-    if name == "AlbertTokenizer":
-        from .tokenizer import AlbertTokenizer
-
-        return AlbertTokenizer
-    raise AttributeError(f"module 'albert_core' has no attribute {name!r}")

@@ -330,7 +330,7 @@ def write_tf1(
     state: Mapping[str, np.ndarray],
     config: AlbertConfig | None = None,
     progress: Progress | None = None,
-    chunk_bytes: int = 256 * 1024 * 1024,
+    chunk_bytes: int = 64 * 1024 * 1024,
 ) -> Path:
     """Write a canonical state as an original TF1 checkpoint at ``prefix`` (``<prefix>.index`` + data files).
 

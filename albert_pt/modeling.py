@@ -126,11 +126,10 @@ def _is_tracing() -> bool:
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
         return True
     try:
-        from torch.fx._symbolic_trace import is_fx_tracing
-
-        return is_fx_tracing()
+        from torch.fx._symbolic_trace import is_fx_symbolic_tracing as fx_tracing
     except ImportError:  # pragma: no cover - older torch
-        return False
+        from torch.fx._symbolic_trace import is_fx_tracing as fx_tracing
+    return fx_tracing()
 
 
 def _classifier_dropout(config: AlbertConfig) -> float:

@@ -119,8 +119,25 @@ class _Block(keras.layers.Layer):
     def _finish(self):
         self.built = True
 
+    def __call__(self, *args, **kwargs):
+        # Internal blocks skip Keras' per-call machinery (input conversion, autocast scopes, training-flag
+        # inference, masking): their variables exist from construction, every cast is explicit and ``training`` is
+        # passed down by hand. This makes eager execution several times faster; graphs are identical.
+        return self.call(*args, **kwargs)
+
     def canonical_variables(self, prefix: str) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
+
+
+def _dropout(rate: float) -> keras.layers.Layer:
+    """A Keras dropout layer, marked built (it has no weights; it is called through ``.call``)."""
+    layer = keras.layers.Dropout(rate)
+    layer.built = True
+    return layer
+
+
+def _apply_dropout(layer, x, training):
+    return layer.call(x, training=training) if training else x
 
 
 class Dense(_Block):
@@ -192,16 +209,20 @@ class AlbertEmbeddings(_Block):
                                                   name="position_embeddings")
         self.token_type_embeddings = EmbeddingTable(config.type_vocab_size, e, config, name="token_type_embeddings")
         self.LayerNorm = LayerNorm(e, config.layer_norm_eps, name="LayerNorm")
-        self.dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.dropout = _dropout(config.hidden_dropout_prob)
+        # with relative position types the absolute table exists (checkpoints keep their shapes) but is not added,
+        # as in transformers' PyTorch ALBERT and albert_pt
+        self.absolute = config.position_embedding_type == "absolute"
         self._finish()
 
     def call(self, input_ids, position_ids, token_type_ids, inputs_embeds=None, training=False):
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)
-        x = (tf.cast(inputs_embeds, tf.float32) + self.position_embeddings(position_ids)
-             + self.token_type_embeddings(token_type_ids))
+        x = tf.cast(inputs_embeds, tf.float32) + self.token_type_embeddings(token_type_ids)
+        if self.absolute:
+            x = x + self.position_embeddings(position_ids)
         x = tf.cast(self.LayerNorm(x), self.compute_dtype)
-        return self.dropout(x, training=training)
+        return _apply_dropout(self.dropout, x, training)
 
     def canonical_variables(self, prefix):
         out = {}
@@ -232,9 +253,9 @@ class AlbertBlock(_Block):
         self.ffn_output = Dense(i, h, config, name="ffn_output")
         self.full_layer_norm = LayerNorm(h, config.layer_norm_eps, name="full_layer_layer_norm")
         self.activation = get_activation(config.hidden_act)
-        self.attention_dropout = keras.layers.Dropout(config.attention_probs_dropout_prob)
-        self.output_dropout = keras.layers.Dropout(config.hidden_dropout_prob)
-        self.ffn_dropout = keras.layers.Dropout(config.hidden_dropout_prob)
+        self.attention_dropout = _dropout(config.attention_probs_dropout_prob)
+        self.output_dropout = _dropout(config.hidden_dropout_prob)
+        self.ffn_dropout = _dropout(config.hidden_dropout_prob)
         self._finish()
 
     def _split_heads(self, x, batch, seq):
@@ -263,15 +284,15 @@ class AlbertBlock(_Block):
                 rel = rel + tf.einsum("bhrd,lrd->bhlr", k, table)
             scores = scores + tf.cast(rel, tf.float32)
         probs = tf.nn.softmax(scores, axis=-1)
-        probs = self.attention_dropout(probs, training=training)
+        probs = _apply_dropout(self.attention_dropout, probs, training)
         if head_mask is not None:
             probs = probs * tf.reshape(tf.cast(head_mask, tf.float32), [1, self.num_heads, 1, 1])
         context = tf.matmul(tf.cast(probs, v.dtype), v)
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, self.num_heads * self.head_size])
-        attended = self.output_dropout(self.dense(context), training=training)
+        attended = _apply_dropout(self.output_dropout, self.dense(context), training)
         attention_output = self.attention_norm(x + attended)
         ffn = self.ffn_output(self.activation(self.ffn(attention_output)))
-        ffn = self.ffn_dropout(ffn, training=training)
+        ffn = _apply_dropout(self.ffn_dropout, ffn, training)
         return self.full_layer_norm(attention_output + ffn), probs
 
     def canonical_variables(self, prefix):
@@ -586,8 +607,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         config = config or contents.config
         if config is None:
             raise CheckpointError(f"{path} has no config.json; pass config=")
-        model = cls(config)
-        model.build_with_dummy_inputs()
+        model = cls(config)  # every variable is created by the constructor: nothing to build
         model.load_report = model.load_canonical_state(contents.state, strict=strict)
         return model
 
@@ -706,8 +726,6 @@ class TFAlbertPreTrainedModel(keras.Model):
                         training=False)
             return {k: v for k, v in out.items() if v is not None and k != "loss"}
 
-        if not self.built:
-            self.build_with_dummy_inputs()
         archive = keras.export.ExportArchive()
         archive.track(self)
         archive.add_endpoint(name="serving_default", fn=serve, input_signature=self.serving_signature())
@@ -729,6 +747,13 @@ class TFAlbertPreTrainedModel(keras.Model):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 5. The models
+
+def _classifier_dropout(config: AlbertConfig) -> float:
+    # classifier_dropout_prob, or hidden_dropout_prob when that is None (as albert_pt, for every classifier head)
+    if config.classifier_dropout_prob is not None:
+        return config.classifier_dropout_prob
+    return config.hidden_dropout_prob
+
 
 _EXAMPLE_CONFIG = """
         >>> import numpy as np
@@ -768,6 +793,7 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
+        self.built = True  # every variable exists now; no build step is needed
 
     def _forward(self, inputs, output_attentions, output_hidden_states, training):
         return self._backbone(inputs, output_attentions, output_hidden_states, training)
@@ -799,8 +825,8 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
         self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings, name="predictions")
-        self.sop_dropout = keras.layers.Dropout(config.classifier_dropout_prob or 0.0)
         self.sop_classifier = Dense(config.hidden_size, 2, config, name="sop_classifier")
+        self.built = True  # every variable exists now; no build step is needed
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, labels=None, sentence_order_label=None, output_attentions=False,
@@ -820,10 +846,10 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
 
     def _forward(self, inputs, output_attentions, output_hidden_states, training):
         base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        pooled = self.sop_dropout(base.pooler_output, training=training)
+        # no dropout before the sentence-order classifier, as in the original get_sentence_order_output
         return TFAlbertForPreTrainingOutput(
             prediction_logits=self.predictions(base.last_hidden_state),
-            sop_logits=tf.cast(self.sop_classifier(pooled), tf.float32),
+            sop_logits=tf.cast(self.sop_classifier(base.pooler_output), tf.float32),
             hidden_states=base.hidden_states, attentions=base.attentions,
         )
 
@@ -833,6 +859,8 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
             check_labels_shape("labels", _static_shape(labels["labels"]), output.prediction_logits.shape[:-1])
             loss = masked_cross_entropy(output.prediction_logits, labels["labels"])
         if labels.get("sentence_order_label") is not None:
+            check_labels_shape("sentence_order_label", _static_shape(labels["sentence_order_label"]),
+                               output.sop_logits.shape[:1])
             sop = masked_cross_entropy(output.sop_logits, labels["sentence_order_label"])
             loss = sop if loss is None else loss + sop
         return loss
@@ -856,6 +884,7 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=False, name="albert")
         self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings, name="predictions")
+        self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
         out = self.albert.canonical_variables("albert")
@@ -891,8 +920,9 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
-        self.dropout = keras.layers.Dropout(config.classifier_dropout_prob or 0.0)
+        self.dropout = _dropout(_classifier_dropout(config))
         self.classifier = Dense(config.hidden_size, config.num_labels, config, name="classifier")
+        self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
         out = self.albert.canonical_variables("albert")
@@ -901,22 +931,26 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
 
     def _forward(self, inputs, output_attentions, output_hidden_states, training):
         base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        logits = self.classifier(self.dropout(base.pooler_output, training=training))
+        logits = self.classifier(_apply_dropout(self.dropout, base.pooler_output, training))
         return SequenceClassifierOutput(logits=tf.cast(logits, tf.float32), hidden_states=base.hidden_states,
                                         attentions=base.attentions)
 
     def _head_loss(self, output, labels):
         y = _to_tensor(labels["labels"])
         logits = output.logits
-        problem = self.config.infer_problem_type(y.dtype.is_integer)
+        problem = self.config.infer_problem_type(not y.dtype.is_floating)
+        batch = logits.shape[0]
         if problem == "regression":
             y = tf.cast(y, tf.float32)
             if self.config.num_labels == 1:
+                check_labels_shape("labels", _static_shape(y), [batch, 1] if y.shape.rank == 2 else [batch])
                 return tf.reduce_mean(tf.square(tf.reshape(logits, [-1]) - tf.reshape(y, [-1])))
+            check_labels_shape("labels", _static_shape(y), [batch, self.config.num_labels])
             return tf.reduce_mean(tf.square(logits - y))
         if problem == "single_label_classification":
+            check_labels_shape("labels", _static_shape(y), [batch])
             return masked_cross_entropy(logits, y)
-        check_labels_shape("labels", _static_shape(y), [None, self.config.num_labels])
+        check_labels_shape("labels", _static_shape(y), [batch, self.config.num_labels])
         y = tf.cast(y, tf.float32)
         return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))
 
@@ -940,8 +974,9 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
-        self.dropout = keras.layers.Dropout(config.classifier_dropout_prob or 0.0)
+        self.dropout = _dropout(_classifier_dropout(config))
         self.classifier = Dense(config.hidden_size, 1, config, name="classifier")
+        self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
         out = self.albert.canonical_variables("albert")
@@ -959,11 +994,12 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
             e = flat["inputs_embeds"]
             flat["inputs_embeds"] = tf.reshape(e, [-1, tf.shape(e)[2], tf.shape(e)[3]])
         base = self._backbone(flat, output_attentions, output_hidden_states, training)
-        logits = self.classifier(self.dropout(base.pooler_output, training=training))
+        logits = self.classifier(_apply_dropout(self.dropout, base.pooler_output, training))
         logits = tf.reshape(tf.cast(logits, tf.float32), [-1, num_choices])
         return MultipleChoiceOutput(logits=logits, hidden_states=base.hidden_states, attentions=base.attentions)
 
     def _head_loss(self, output, labels):
+        check_labels_shape("labels", _static_shape(labels["labels"]), output.logits.shape[:1])
         return masked_cross_entropy(output.logits, labels["labels"])
 
 
@@ -984,10 +1020,9 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=False, name="albert")
-        rate = config.classifier_dropout_prob if config.classifier_dropout_prob is not None else \
-            config.hidden_dropout_prob
-        self.dropout = keras.layers.Dropout(rate)
+        self.dropout = _dropout(_classifier_dropout(config))
         self.classifier = Dense(config.hidden_size, config.num_labels, config, name="classifier")
+        self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
         out = self.albert.canonical_variables("albert")
@@ -996,7 +1031,7 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
 
     def _forward(self, inputs, output_attentions, output_hidden_states, training):
         base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        logits = self.classifier(self.dropout(base.last_hidden_state, training=training))
+        logits = self.classifier(_apply_dropout(self.dropout, base.last_hidden_state, training))
         return TokenClassifierOutput(logits=tf.cast(logits, tf.float32), hidden_states=base.hidden_states,
                                      attentions=base.attentions)
 
@@ -1026,6 +1061,7 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=False, name="albert")
         self.qa_outputs = Dense(config.hidden_size, 2, config, name="qa_outputs")
+        self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
         out = self.albert.canonical_variables("albert")
@@ -1058,7 +1094,10 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
         seq = tf.shape(output.start_logits)[1]
         losses = []
         for key, logits in (("start_positions", output.start_logits), ("end_positions", output.end_logits)):
-            positions = tf.reshape(tf.cast(_to_tensor(labels[key]), tf.int32), [-1])
+            positions = _to_tensor(labels[key])
+            batch = logits.shape[0]
+            check_labels_shape(key, _static_shape(positions), [batch, 1] if positions.shape.rank == 2 else [batch])
+            positions = tf.reshape(tf.cast(positions, tf.int32), [-1])
             positions = tf.clip_by_value(positions, 0, seq)
             losses.append(masked_cross_entropy(logits, positions, ignore_index=seq))
         return (losses[0] + losses[1]) / 2.0

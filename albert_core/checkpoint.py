@@ -438,5 +438,21 @@ def save_safetensors_checkpoint(
     else:
         write_safetensors(directory / SAFETENSORS_NAME, tensors, metadata={"format": "pt"}, dtype=dtype,
                           progress=progress)
-    config.save_pretrained(directory, architectures=[HF_ARCHITECTURES[head]])
+    save_config_for_head(directory, config, head)
     return directory
+
+
+def save_config_for_head(
+    directory: str | os.PathLike[str], config: AlbertConfig, head: Head | str, tensorflow: bool = False
+) -> Path:
+    """Write ``config.json`` for weights of ``head``, readable by transformers as well as here.
+
+    ``architectures`` names the Hugging Face class (``TF``-prefixed for ``tf_model.h5`` weights). The sentence-order
+    and question-answering heads here always have two outputs, while transformers sizes them by ``num_labels``; so
+    their config is written with ``num_labels=2`` (``num_labels`` means nothing else for those heads).
+    """
+    head = Head(head)
+    if head in (Head.PRETRAINING, Head.QUESTION_ANSWERING) and config.num_labels != 2:
+        config = config.copy(num_labels=2, problem_type=None)
+    architecture = HF_ARCHITECTURES[head]
+    return config.save_pretrained(directory, architectures=["TF" + architecture if tensorflow else architecture])

@@ -29,10 +29,12 @@ from .checkpoint import (
     CheckpointContents,
     find_weights,
     read_checkpoint,
+    save_config_for_head,
     save_safetensors_checkpoint,
 )
 from .config import AlbertConfig
 from .errors import CheckpointError
+from .io_utils import give_default_permissions
 from .weights import HF_ARCHITECTURES, Head, canonical_specs
 
 TARGETS = ("safetensors", "hf-tf", "tf1")
@@ -246,7 +248,7 @@ def _write_target(staging: Path, state: Mapping[str, np.ndarray], config: Albert
             raise CheckpointError(f"tf1 checkpoints are written as float32; --dtype {dtype} is not supported")
         save_tf1_checkpoint(staging, state, config, progress=progress)
         # config.json as well: it keeps what albert_config.json cannot (labels, head)
-        config.save_pretrained(staging, architectures=[HF_ARCHITECTURES[head]])
+        save_config_for_head(staging, config, head)
     else:
         raise CheckpointError(f"unknown target format {target!r}; choose one of {TARGETS}")
 
@@ -335,6 +337,7 @@ def convert(
                               notes=list(contents.notes))
     dst.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
+    give_default_permissions(staging)
     try:
         writer_progress = ProgressPrinter(f"write {to}", log) if progress else None
         _write_target(staging, state, config, head, to, dtype, parse_size(shard_size), writer_progress)

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from .checkpoint import HF_TF_NAME, register_reader
+from .checkpoint import HF_TF_NAME, register_reader, save_config_for_head
 from .config import AlbertConfig
 from .errors import CheckpointError, FrameworkMissingError
 from .io_utils import atomic_file, atomic_write_text
@@ -399,7 +399,7 @@ def save_hf_tf_checkpoint(directory: str | os.PathLike[str], state: Mapping[str,
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     write_hf_tf(directory / HF_TF_NAME, state, head, config=config, dtype=dtype, progress=progress)
-    config.save_pretrained(directory, architectures=["TF" + HF_ARCHITECTURES[head]])
+    save_config_for_head(directory, config, head, tensorflow=True)
     return directory
 
 

@@ -201,3 +201,35 @@ def test_existing_destination_is_not_touched(tmp_path):
     with pytest.raises(CheckpointError, match="not an empty directory"):
         convert(tmp_path / "src", tmp_path / "dst", to="hf-tf", check=False, progress=False)
     assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["keep.txt"]
+
+
+def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
+    # mkstemp creates private 0600 files; a saved checkpoint must be readable like any file the user writes
+    import os
+    import stat
+
+    from albert_core.io_utils import atomic_write_text
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "x.json", "{}")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "x.json").stat().st_mode) == 0o644
+
+
+def test_pretraining_and_qa_configs_are_saved_loadable_by_transformers(tmp_path):
+    # transformers sizes the SOP and QA heads by num_labels; ours always have two outputs
+    import json
+
+    from albert_core import AlbertConfig
+    from albert_core.checkpoint import save_config_for_head
+
+    config = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                          intermediate_size=8, num_labels=5)
+    save_config_for_head(tmp_path / "qa", config, "question_answering")
+    saved = json.loads((tmp_path / "qa" / "config.json").read_text())
+    assert saved["num_labels"] == 2 and saved["architectures"] == ["AlbertForQuestionAnswering"]
+    save_config_for_head(tmp_path / "cls", config, "sequence_classification", tensorflow=True)
+    saved = json.loads((tmp_path / "cls" / "config.json").read_text())
+    assert saved["num_labels"] == 5 and saved["architectures"] == ["TFAlbertForSequenceClassification"]

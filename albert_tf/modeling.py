@@ -496,7 +496,7 @@ class TFAlbertPreTrainedModel(keras.Model):
             if key in ("input_ids", "token_type_ids", "position_ids", "attention_mask") and value is not None:
                 value = _to_tensor(value)
                 if value.dtype.is_floating and key != "attention_mask":
-                    raise InputError(f"{key} must hold integers, got dtype {value.dtype.name}")
+                    raise InputError(f"{key} must be an integer tensor, got dtype {value.dtype.name}")
                 if value.dtype not in (tf.int32, tf.int64):
                     value = tf.cast(value, tf.int32)
             elif value is not None:

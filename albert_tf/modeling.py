@@ -111,7 +111,12 @@ def _init(config: AlbertConfig):
 
 
 class _Block(keras.layers.Layer):
-    """Base of the building blocks: variables made in ``__init__``, casts done by hand (no Keras autocast)."""
+    """Base of the building blocks: variables made in ``__init__``, casts done by hand (no Keras autocast).
+
+    Variables are created with ``autocast=False``: Keras enters a compute-dtype autocast scope around a mixed-policy
+    model's call even for layers that opt out of autocasting, and LayerNorm and the embedding tables must read their
+    float32 values.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(autocast=False, **kwargs)
@@ -145,8 +150,9 @@ class Dense(_Block):
 
     def __init__(self, in_features: int, out_features: int, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
-        self.kernel = self.add_weight(shape=(in_features, out_features), initializer=_init(config), name="kernel")
-        self.bias = self.add_weight(shape=(out_features,), initializer="zeros", name="bias")
+        self.kernel = self.add_weight(shape=(in_features, out_features), initializer=_init(config), name="kernel",
+                                      autocast=False)
+        self.bias = self.add_weight(shape=(out_features,), initializer="zeros", name="bias", autocast=False)
         self._finish()
 
     def call(self, x):
@@ -163,8 +169,8 @@ class LayerNorm(_Block):
     def __init__(self, width: int, eps: float, **kwargs):
         super().__init__(**kwargs)
         self.eps = eps
-        self.gamma = self.add_weight(shape=(width,), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(width,), initializer="zeros", name="beta")
+        self.gamma = self.add_weight(shape=(width,), initializer="ones", name="gamma", autocast=False)
+        self.beta = self.add_weight(shape=(width,), initializer="zeros", name="beta", autocast=False)
         self._finish()
 
     def call(self, x):
@@ -184,7 +190,8 @@ class EmbeddingTable(_Block):
 
     def __init__(self, rows: int, width: int, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
-        self.embeddings = self.add_weight(shape=(rows, width), initializer=_init(config), name="embeddings")
+        self.embeddings = self.add_weight(shape=(rows, width), initializer=_init(config), name="embeddings",
+                                          autocast=False)
         self._finish()
 
     def call(self, ids):
@@ -388,7 +395,7 @@ class AlbertMLMHead(_Block):
         self.LayerNorm = LayerNorm(config.embedding_size, config.layer_norm_eps, name="LayerNorm")
         self.activation = get_activation(config.hidden_act)
         self.word_embeddings = word_embeddings  # shared, not owned: its variable belongs to the backbone
-        self.bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="bias")
+        self.bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="bias", autocast=False)
         self._finish()
 
     def call(self, x):

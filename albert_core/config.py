@@ -218,7 +218,7 @@ class AlbertConfig:
 
     @property
     def head_size(self) -> int:
-        """Width of one attention head: ``hidden_size // num_attention_heads``."""
+        """The width of one attention head, ``hidden_size // num_attention_heads``."""
         return self.hidden_size // self.num_attention_heads
 
     def group_of_layer(self, layer_index: int) -> int:
@@ -287,7 +287,7 @@ class AlbertConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AlbertConfig":
-        """Build a configuration from a Hugging Face ``config.json`` mapping; unknown keys go to :attr:`extra`."""
+        """Build a configuration from a Hugging Face ``config.json`` mapping; unknown keys go to ``extra``."""
         model_type = data.get("model_type", "albert")
         if model_type != "albert":
             raise ConfigError(f"config has model_type={model_type!r}, expected 'albert'")
@@ -307,7 +307,7 @@ class AlbertConfig:
 
         In the original code ``hidden_act: "gelu"`` names the tanh approximation, so it becomes ``gelu_new`` here;
         the original LayerNorm epsilon is 1e-12. Keys with no counterpart (``net_structure_type``,
-        ``down_scale_factor``, ...) are kept in :attr:`extra`.
+        ``down_scale_factor``, ...) are kept in ``extra``.
         """
         data = dict(data)
         act = data.get("hidden_act", "gelu")

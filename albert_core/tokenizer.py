@@ -439,23 +439,79 @@ class AlbertTokenizer:
             f"do_lower_case={self.do_lower_case}, remove_space={self.remove_space}, keep_accents={self.keep_accents})"
         )
 
-    bos_token = property(lambda self: self._special["bos_token"])
-    eos_token = property(lambda self: self._special["eos_token"])
-    unk_token = property(lambda self: self._special["unk_token"])
-    sep_token = property(lambda self: self._special["sep_token"])
-    pad_token = property(lambda self: self._special["pad_token"])
-    cls_token = property(lambda self: self._special["cls_token"])
-    mask_token = property(lambda self: self._special["mask_token"])
-    bos_token_id = property(lambda self: self._added_encoder[self._special["bos_token"]])
-    eos_token_id = property(lambda self: self._added_encoder[self._special["eos_token"]])
-    unk_token_id = property(lambda self: self._added_encoder[self._special["unk_token"]])
-    sep_token_id = property(lambda self: self._added_encoder[self._special["sep_token"]])
-    pad_token_id = property(lambda self: self._added_encoder[self._special["pad_token"]])
-    cls_token_id = property(lambda self: self._added_encoder[self._special["cls_token"]])
-    mask_token_id = property(lambda self: self._added_encoder[self._special["mask_token"]])
+    @property
+    def bos_token(self) -> str:
+        """The start-of-sequence token (``[CLS]`` in ALBERT)."""
+        return self._special["bos_token"]
+
+    @property
+    def bos_token_id(self) -> int:
+        """The id of :attr:`bos_token`."""
+        return self._added_encoder[self._special["bos_token"]]
+
+    @property
+    def eos_token(self) -> str:
+        """The end-of-sequence token (``[SEP]``)."""
+        return self._special["eos_token"]
+
+    @property
+    def eos_token_id(self) -> int:
+        """The id of :attr:`eos_token`."""
+        return self._added_encoder[self._special["eos_token"]]
+
+    @property
+    def unk_token(self) -> str:
+        """The token for pieces outside the vocabulary (``<unk>``)."""
+        return self._special["unk_token"]
+
+    @property
+    def unk_token_id(self) -> int:
+        """The id of :attr:`unk_token`."""
+        return self._added_encoder[self._special["unk_token"]]
+
+    @property
+    def sep_token(self) -> str:
+        """The separator between the two sequences of a pair (``[SEP]``)."""
+        return self._special["sep_token"]
+
+    @property
+    def sep_token_id(self) -> int:
+        """The id of :attr:`sep_token`."""
+        return self._added_encoder[self._special["sep_token"]]
+
+    @property
+    def pad_token(self) -> str:
+        """The padding token (``<pad>``)."""
+        return self._special["pad_token"]
+
+    @property
+    def pad_token_id(self) -> int:
+        """The id of :attr:`pad_token`."""
+        return self._added_encoder[self._special["pad_token"]]
+
+    @property
+    def cls_token(self) -> str:
+        """The classification token put first (``[CLS]``)."""
+        return self._special["cls_token"]
+
+    @property
+    def cls_token_id(self) -> int:
+        """The id of :attr:`cls_token`."""
+        return self._added_encoder[self._special["cls_token"]]
+
+    @property
+    def mask_token(self) -> str:
+        """The masked-LM mask token (``[MASK]``)."""
+        return self._special["mask_token"]
+
+    @property
+    def mask_token_id(self) -> int:
+        """The id of :attr:`mask_token`."""
+        return self._added_encoder[self._special["mask_token"]]
 
     @property
     def special_tokens_map(self) -> dict[str, str]:
+        """The special tokens by role (``bos_token``, ``cls_token``, ...), as saved in ``special_tokens_map.json``."""
         return dict(self._special)
 
     @property
@@ -944,6 +1000,7 @@ class AlbertTokenizer:
         return first + [1] * (len(token_ids_1) + 1)
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        """How many special tokens :meth:`build_inputs_with_special_tokens` adds: 2 (``[CLS] A [SEP]``), 3 for a pair."""
         return 3 if pair else 2
 
     def encode(

@@ -48,6 +48,12 @@ Deviations from ``transformers.AlbertModel`` (4.57), each on purpose:
     :class:`~albert_core.InputError` instead of an index error from inside an embedding.
 11. The padded-key mask adds ``torch.finfo(dtype).min`` (like transformers; the original adds ``-10000``): masked
     keys get probability exactly 0 either way.
+12. **Pre-training loss** with only one of ``labels`` / ``sentence_order_label`` is that part's loss alone;
+    transformers returns no loss unless both are given (with both, the sum agrees).
+
+As in transformers, ``attentions`` holds one tensor per block run, i.e. ``num_hidden_layers * inner_group_num``
+tensors (``num_hidden_layers`` in the usual ``inner_group_num == 1`` case), while ``hidden_states`` holds the
+projected embeddings and then one tensor per *layer* (``num_hidden_layers + 1``).
 """
 
 from __future__ import annotations
@@ -333,16 +339,35 @@ class AlbertPreTrainedModel(nn.Module):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
 
-    def init_weights(self) -> None:
-        """(Re-)initialise every parameter as the original ALBERT does (truncated normal, zero biases)."""
+    def init_weights(self, skip_backbone: bool = False) -> None:
+        """(Re-)initialise parameters as the original ALBERT does (truncated normal, zero biases, LayerNorm 1/0).
+
+        ``skip_backbone=True`` leaves the ``albert`` sub-module alone (the heads use it after building a backbone
+        that has initialised itself).
+        """
+        backbone = getattr(self, "albert", None) if skip_backbone else None
+        skipped = set(backbone.modules()) if isinstance(backbone, nn.Module) else set()
         with torch.no_grad():
-            self.apply(self._init_weights)
-            for name, param in self.named_parameters():
-                if name == "predictions.bias":
-                    param.zero_()
+            for module in self.modules():
+                if module not in skipped:
+                    self._init_weights(module)
+            predictions = getattr(self, "predictions", None)
+            if isinstance(predictions, AlbertMLMHead):
+                predictions.bias.zero_()
 
     def gradient_checkpointing_enable(self) -> None:
-        """Recompute each layer's activations in the backward pass instead of storing them (train mode only)."""
+        """Recompute each layer's activations in the backward pass instead of storing them (train mode only).
+
+        Setting ``config.extra["gradient_checkpointing"] = True`` before building the model does the same.
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertModel
+        >>> model = AlbertModel(AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16))
+        >>> model.gradient_checkpointing_enable()
+        >>> model.encoder.gradient_checkpointing
+        True
+        """
         for module in self.modules():
             if isinstance(module, AlbertTransformer):
                 module.gradient_checkpointing = True
@@ -451,6 +476,15 @@ class AlbertPreTrainedModel(nn.Module):
 
         ``dtype`` (``"float32"``, ``"float16"``, ``"bfloat16"``) converts the stored weights. The result loads in
         ``transformers.AlbertFor*.from_pretrained`` too.
+
+        >>> import os, tempfile
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertForMaskedLM
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     sorted(os.listdir(AlbertForMaskedLM(cfg).save_pretrained(d, dtype="bfloat16")))
+        ['config.json', 'model.safetensors']
         """
         return save_safetensors_checkpoint(directory, self.canonical_state(), self.config, self.head, dtype=dtype)
 
@@ -631,7 +665,7 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         self.albert = AlbertModel(config)
         self.predictions = AlbertMLMHead(config)
         self.sop_classifier = AlbertSOPHead(config)
-        self.init_weights()
+        self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, sentence_order_label=None, output_attentions=False,
@@ -684,7 +718,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
         super().__init__(config)
         self.albert = AlbertModel(config, add_pooling_layer=False)
         self.predictions = AlbertMLMHead(config)
-        self.init_weights()
+        self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
@@ -727,7 +761,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
         self.albert = AlbertModel(config)
         self.dropout = nn.Dropout(_classifier_dropout(config))
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.init_weights()
+        self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
@@ -788,7 +822,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
         self.albert = AlbertModel(config)
         self.dropout = nn.Dropout(_classifier_dropout(config))
         self.classifier = nn.Linear(config.hidden_size, 1)
-        self.init_weights()
+        self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
@@ -844,7 +878,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         self.albert = AlbertModel(config, add_pooling_layer=False)
         self.dropout = nn.Dropout(_classifier_dropout(config))
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.init_weights()
+        self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
@@ -884,7 +918,7 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
         super().__init__(config)
         self.albert = AlbertModel(config, add_pooling_layer=False)
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
-        self.init_weights()
+        self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=False,

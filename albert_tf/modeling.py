@@ -146,7 +146,18 @@ def _apply_dropout(layer, x, training):
 
 
 class Dense(_Block):
-    """``y = x @ kernel + bias`` over the last axis, kernel ``[in, out]`` (canonical ``weight`` is ``[out, in]``)."""
+    """``y = x @ kernel + bias`` over the last axis, kernel ``[in, out]`` (canonical ``weight`` is ``[out, in]``).
+
+    Args: ``in_features``, ``out_features``, the config (for the initialiser). Call: ``x [..., in] -> [..., out]``
+    in ``x``'s dtype.
+
+    >>> import tensorflow as tf
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> Dense(8, 3, cfg)(tf.ones([2, 5, 8])).shape
+        TensorShape([2, 5, 3])
+    """
 
     def __init__(self, in_features: int, out_features: int, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
@@ -164,7 +175,13 @@ class Dense(_Block):
 
 
 class LayerNorm(_Block):
-    """Layer normalisation over the last axis, always computed in float32; returns the input's dtype."""
+    """Layer normalisation over the last axis, always computed in float32; returns the input's dtype.
+
+    >>> import tensorflow as tf
+    >>> y = LayerNorm(4, 1e-12)(tf.constant([[1.0, 2.0, 3.0, 4.0]]))
+    >>> [round(float(v), 3) for v in y[0]]
+    [-1.342, -0.447, 0.447, 1.342]
+    """
 
     def __init__(self, width: int, eps: float, **kwargs):
         super().__init__(**kwargs)
@@ -186,7 +203,15 @@ class LayerNorm(_Block):
 
 
 class EmbeddingTable(_Block):
-    """A ``[rows, width]`` lookup table; ``call(ids)`` gathers rows (float32)."""
+    """A ``[rows, width]`` lookup table; ``call(ids)`` gathers rows (float32): ``ids [...] -> [..., width]``.
+
+    >>> import tensorflow as tf
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+    ...            num_attention_heads=2, intermediate_size=16)
+    >>> EmbeddingTable(30, 4, cfg)(tf.constant([[1, 2, 3]])).shape
+    TensorShape([1, 3, 4])
+    """
 
     def __init__(self, rows: int, width: int, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
@@ -206,7 +231,19 @@ class EmbeddingTable(_Block):
 
 
 class AlbertEmbeddings(_Block):
-    """word + position + token-type embeddings (width E) -> LayerNorm -> dropout."""
+    """word + position + token-type embeddings (width E) -> LayerNorm -> dropout.
+
+    Call: ``input_ids``, ``position_ids``, ``token_type_ids`` ``[B, S]`` (or ``inputs_embeds [B, S, E]``) ->
+    ``[B, S, E]`` in the compute dtype. With a relative position type the absolute table is not added.
+
+    >>> import tensorflow as tf
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+    ...            num_attention_heads=2, intermediate_size=16)
+    >>> ids = tf.constant([[2, 5, 3]])
+    >>> AlbertEmbeddings(cfg)(ids, tf.constant([[0, 1, 2]]), tf.zeros_like(ids)).shape
+    TensorShape([1, 3, 4])
+    """
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
@@ -239,7 +276,16 @@ class AlbertEmbeddings(_Block):
 
 
 class AlbertBlock(_Block):
-    """One post-LN transformer block: self-attention -> add & LayerNorm -> feed-forward -> add & LayerNorm."""
+    """One post-LN transformer block: self-attention -> add & LayerNorm -> feed-forward -> add & LayerNorm.
+
+    >>> import tensorflow as tf
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+    ...            num_attention_heads=2, intermediate_size=16)
+    >>> out, probs = AlbertBlock(cfg)(tf.ones([1, 3, 8]), tf.zeros([1, 1, 1, 3]))
+    >>> out.shape, probs.shape
+    (TensorShape([1, 3, 8]), TensorShape([1, 2, 3, 3]))
+    """
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
@@ -318,7 +364,16 @@ class AlbertBlock(_Block):
 class AlbertBackbone(_Block):
     """Embeddings, E->H projection, the shared encoder and (optionally) the tanh pooler.
 
-    Layer ``l`` of ``num_hidden_layers`` runs every block of group ``config.group_of_layer(l)``.
+    Layer ``l`` of ``num_hidden_layers`` runs every block of group ``config.group_of_layer(l)``. Call arguments are
+    those of :class:`TFAlbertModel` (already converted to tensors); returns a
+    :class:`~albert_core.outputs.BaseModelOutput`.
+
+    >>> import tensorflow as tf
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+    ...            num_attention_heads=2, intermediate_size=16)
+    >>> AlbertBackbone(cfg, with_pooler=False)(tf.constant([[2, 5, 3]])).pooler_output is None
+    True
     """
 
     def __init__(self, config: AlbertConfig, with_pooler: bool = True, **kwargs):
@@ -387,7 +442,18 @@ class AlbertBackbone(_Block):
 
 
 class AlbertMLMHead(_Block):
-    """dense H->E, activation, LayerNorm, then logits against the (tied) word embeddings plus a bias."""
+    """dense H->E, activation, LayerNorm, then logits against the (tied) word embeddings plus a bias.
+
+    Call: ``[B, S, H] -> [B, S, vocab]`` float32 logits.
+
+    >>> import tensorflow as tf
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+    ...            num_attention_heads=2, intermediate_size=16)
+    >>> backbone = AlbertBackbone(cfg)
+    >>> AlbertMLMHead(cfg, backbone.embeddings.word_embeddings)(tf.ones([1, 3, 8])).shape
+    TensorShape([1, 3, 30])
+    """
 
     def __init__(self, config: AlbertConfig, word_embeddings: EmbeddingTable, **kwargs):
         super().__init__(**kwargs)
@@ -587,7 +653,13 @@ class TFAlbertPreTrainedModel(keras.Model):
         return report
 
     def build_with_dummy_inputs(self) -> None:
-        """Run one tiny forward pass (every variable exists from construction; this also traces the layers)."""
+        """Run one tiny forward pass. Optional: every variable already exists after construction.
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> TFAlbertModel(cfg).build_with_dummy_inputs()
+        """
         ids = np.zeros((1, 2, 2) if self.head is Head.MULTIPLE_CHOICE else (1, 2), dtype=np.int32)
         self(ids)
 
@@ -639,7 +711,19 @@ class TFAlbertPreTrainedModel(keras.Model):
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False,
              **extra_labels):
-        """Run the model; see the class docstring for inputs and outputs. A dict first argument is unpacked."""
+        """Run the model; see the class docstring for inputs and outputs. A dict first argument is unpacked.
+
+        ``labels`` (and the head's other label arguments, e.g. ``sentence_order_label``) add ``loss`` to the output.
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForTokenClassification(cfg)
+        >>> out = model({"input_ids": np.array([[2, 5, 3]]), "labels": np.array([[-100, 1, -100]])})
+        >>> tuple(out.logits.shape), out.loss.shape
+        ((1, 3, 2), TensorShape([]))
+        """
         kwargs = dict(attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
                       head_mask=head_mask, inputs_embeds=inputs_embeds, labels=labels, **extra_labels)
         unknown = set(extra_labels) - set(self.label_keys)
@@ -685,7 +769,18 @@ class TFAlbertPreTrainedModel(keras.Model):
         """The built-in loss for Keras ``fit``/``evaluate``: labels in the input dict or given as ``y``.
 
         ``y`` is the labels tensor (heads with one label argument) or a dict of label arguments. Sample weights are
-        not supported. Any Keras-compiled loss is ignored: the model's own loss is the loss.
+        not supported. Any Keras-compiled loss is ignored: the model's own loss is the loss. Returns a float32
+        scalar.
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForSequenceClassification(cfg)
+        >>> ids = np.array([[2, 5, 3]])
+        >>> loss = model.compute_loss(x={"input_ids": ids}, y=np.array([1]), y_pred=model(ids))
+        >>> bool(abs(float(loss) - float(model(ids, labels=np.array([1])).loss)) < 1e-6)
+        True
         """
         if sample_weight is not None:
             raise InputError("sample_weight is not supported; mask labels with -100 instead")
@@ -700,7 +795,14 @@ class TFAlbertPreTrainedModel(keras.Model):
     # -------------------------------------------------------------- SavedModel
 
     def serving_signature(self) -> list[tf.TensorSpec]:
-        """The input signature of the serving function: int32 ``input_ids``, ``attention_mask``, ``token_type_ids``."""
+        """The input signature of the serving function: int32 ``input_ids``, ``attention_mask``, ``token_type_ids``.
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> [tuple(spec.shape) for spec in TFAlbertForMultipleChoice(cfg).serving_signature()][0]
+        (None, None, None)
+        """
         shape = [None, None, None] if self.head is Head.MULTIPLE_CHOICE else [None, None]
         return [tf.TensorSpec(shape, tf.int32, name=n) for n in ("input_ids", "attention_mask", "token_type_ids")]
 
@@ -745,10 +847,19 @@ class TFAlbertPreTrainedModel(keras.Model):
         return None
 
     def get_config(self):
+        """Keras serialisation: ``{"config": AlbertConfig.to_dict()}`` (weights are not included).
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> TFAlbertModel.from_config(TFAlbertModel(cfg).get_config()).config.hidden_size
+        8
+        """
         return {"config": self.config.to_dict()}
 
     @classmethod
     def from_config(cls, config):
+        """Rebuild a freshly initialised model from :meth:`get_config` output (see there for an example)."""
         return cls(AlbertConfig.from_dict(config["config"]))
 
 

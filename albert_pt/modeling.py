@@ -445,7 +445,8 @@ class AlbertPreTrainedModel(nn.Module):
             strict: raise :class:`~albert_core.CheckpointError` when a tensor is missing or unused.
 
         A base checkpoint loads into any head (the head is freshly initialised) and a head checkpoint into
-        :class:`AlbertModel`; what did not match is warned about and kept on ``model.load_report``.
+        :class:`AlbertModel`; what did not match is warned about and kept on ``model.load_report``. The model is
+        returned in eval mode (call ``.train()`` to fine-tune).
 
         >>> import tempfile
         >>> from albert_core import AlbertConfig
@@ -592,7 +593,8 @@ class AlbertModel(AlbertPreTrainedModel):
         self._check_ids(input_ids, token_type_ids, position_ids)
         x = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
         mask = None
-        if attention_mask is not None:
+        if attention_mask is not None and (_is_tracing() or not bool(attention_mask.all())):
+            # (an all-ones mask changes nothing; dropping it lets SDPA use its unmasked kernel)
             keep = attention_mask.to(x.dtype)[:, None, None, :]
             mask = (1.0 - keep) * torch.finfo(x.dtype).min
         last, hidden_states, attentions = self.encoder(

@@ -473,6 +473,10 @@ def test_encoder_compiles_without_graph_breaks():
         torch.testing.assert_close(compiled(x, mask)[0], model.encoder(x, mask)[0])
     # the whole model compiles too (id range checks are skipped while tracing) and gives the same numbers
     ids = make_inputs(config, Head.BASE)["input_ids"]
+    mask = make_inputs(config, Head.BASE)["attention_mask"]
+    head_model = randomize(MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](config)).eval()
+    explanation = torch._dynamo.explain(head_model)(ids, attention_mask=mask)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
     whole = torch.compile(model, backend="eager")
     with torch.no_grad():
         torch.testing.assert_close(whole(ids).last_hidden_state, model(ids).last_hidden_state)

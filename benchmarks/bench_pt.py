@@ -130,11 +130,11 @@ def main() -> None:
     header = (
         f"# albert_pt forward benchmark\n\n"
         f"albert-base-v2-sized random weights, batch {b} x seq {s} (mask with padding), CPU "
-        f"({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), torch {torch.__version__}, "
-        f"transformers {transformers.__version__}. Median of {args.iters} round-robin iterations after "
-        f"{args.warmup} warm-up; 1-minute load average {os.getloadavg()[0]:.1f} at the end (other processes share "
-        f"the CPU when it exceeds the thread count, which makes single timings noisy); speed-up = transformers eager ms / row ms (same run, same precision; >1 is "
-        f"faster).\n\n"
+        f"({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), "
+        f"torch {torch.__version__}, transformers {transformers.__version__}. Median of {args.iters} round-robin "
+        f"iterations after {args.warmup} warm-up; 1-minute load average {os.getloadavg()[0]:.1f} at the end "
+        f"(other processes share the CPU when it exceeds the thread count, which makes single timings noisy); "
+        f"speed-up = transformers eager ms / row ms (same run, same precision; >1 is faster).\n\n"
         "| precision | implementation | ms/iter | tokens/s | speed-up vs transformers eager |\n"
         "|---|---|---:|---:|---:|\n"
     )

@@ -78,7 +78,8 @@ class BaseModelOutput(ModelOutput):
         pooler_output: ``[batch, hidden]`` tanh(dense(first token)); ``None`` for backbones built without a pooler.
         hidden_states: with ``output_hidden_states``, ``num_hidden_layers + 1`` tensors ``[batch, seq, hidden]``
             (the projected embeddings, then every layer).
-        attentions: with ``output_attentions``, ``num_hidden_layers`` tensors ``[batch, heads, seq, seq]``.
+        attentions: with ``output_attentions``, one ``[batch, heads, seq, seq]`` tensor per transformer block run:
+            ``num_hidden_layers * inner_group_num`` of them (each layer runs every block of its group).
     """
 
     last_hidden_state: Any = None

@@ -95,7 +95,7 @@ def read_safetensors(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray
     """Read every tensor of a ``.safetensors`` file, validating the header against the file.
 
     Returns ``(tensors, metadata)``. bfloat16 tensors are widened to float32 (exactly). Raises
-    :class:`CheckpointError` for a truncated file, overlapping or out-of-bounds tensors, an unknown dtype or a
+    :class:`~albert_core.CheckpointError` for a truncated file, overlapping or out-of-bounds tensors, an unknown dtype or a
     shape that does not match the byte count.
     """
     path = Path(path)

@@ -157,9 +157,11 @@ class StateCheck:
 
     @property
     def complete(self) -> bool:
+        """Whether every tensor of the model is present, expected, of the right shape and a float."""
         return not (self.missing or self.unexpected or self.mis_shaped or self.wrong_dtype)
 
     def describe(self) -> str:
+        """The problems by kind (missing, unexpected, mis-shaped, wrong dtype), each with the tensor names."""
         parts = []
         for what, names in (("missing", self.missing), ("unexpected", self.unexpected),
                             ("mis-shaped", self.mis_shaped), ("wrong dtype", self.wrong_dtype)):
@@ -213,6 +215,7 @@ class ConversionResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the parity check passed (``True`` when it was skipped with ``check=False``)."""
         return self.parity is None or bool(getattr(self.parity, "ok", False))
 
 
@@ -302,7 +305,7 @@ def convert(
 ) -> ConversionResult:
     """Convert the checkpoint at ``src`` to format ``to`` in the new directory ``dst`` and check parity.
 
-    Raises :class:`CheckpointError` (and writes nothing at ``dst``) when tensors are missing, unexpected, unmapped,
+    Raises :class:`~albert_core.CheckpointError` (and writes nothing at ``dst``) when tensors are missing, unexpected, unmapped,
     mis-shaped or of a non-float dtype (missing/unexpected/unmapped are allowed with ``allow_partial``), and when the
     parity check fails (``result.parity`` then names the outputs that are off; the checkpoint is not published).
     ``atol`` defaults to :data:`albert_core.parity.DEFAULT_ATOL` for ``dtype``.

@@ -70,10 +70,12 @@ class ParityReport:
 
     @property
     def ok(self) -> bool:
+        """Whether at least one output was compared and every one is within tolerance."""
         return bool(self.rows) and all(row.ok for row in self.rows)
 
     @property
     def failures(self) -> list[ParityRow]:
+        """The rows whose difference exceeds the tolerance."""
         return [row for row in self.rows if not row.ok]
 
     def extend(self, other: "ParityReport") -> None:
@@ -96,6 +98,7 @@ class ParityReport:
         return "\n".join(line.rstrip() for line in out)
 
     def summary(self) -> str:
+        """One line: how many outputs passed, or which ones are off and by how much."""
         if not self.rows:
             return "no outputs were compared"
         if self.ok:

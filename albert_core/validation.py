@@ -12,7 +12,9 @@ from typing import Sequence
 from .config import AlbertConfig
 from .errors import InputError
 
-#: Label value that every loss ignores (padding, unmasked positions).
+#: Label value that every loss ignores (padding, unmasked positions). Cross-entropy losses average over the
+#: positions that are not ignored; when every position is ignored the loss is 0 rather than NaN (a batch with no
+#: masked token must not poison training), in both backends.
 IGNORE_INDEX = -100
 
 Shape = Sequence[int | None] | None

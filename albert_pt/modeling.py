@@ -24,8 +24,9 @@ Deviations from ``transformers.AlbertModel`` (4.57), each on purpose:
    same row ``l`` applies to every inner block of layer ``l``. A ``[heads]`` mask applies to every layer in both.
 3. **inner_group_num > num_hidden_layers / num_hidden_groups works.** transformers slices ``head_mask`` per group and
    raises ``IndexError`` there; we simply run every inner block.
-4. **Uneven group splits** use ``config.group_of_layer`` (exact integer arithmetic for the original's
-   ``int(l / L * G)``). transformers computes the same value in floating point.
+4. **Layer-to-group mapping** uses ``config.group_of_layer``: the original's ``int(l / L * G)`` in double precision.
+   transformers computes ``int(l / (L / G))``, which rounds differently for some shapes (18 layers in 14 groups:
+   layer 9 uses group 7 in the original and here, group 6 in transformers).
 5. **Initialisation** is the original's truncated normal (``trunc_normal_(std=r, a=-2r, b=2r)``) for dense kernels
    and embeddings, zero biases, LayerNorm 1/0; transformers uses a plain normal and zeroes the ``pad_token_id`` row
    of the word embeddings (the original does neither; we do not either).
@@ -315,6 +316,7 @@ class AlbertPreTrainedModel(nn.Module):
     Subclasses set :attr:`head` and build their modules in ``__init__``.
     """
 
+    #: the task head this class implements (decides the canonical tensor set, see ``canonical_specs``)
     head: Head = Head.BASE
     #: prefix of the backbone's canonical names inside this module's ``state_dict`` (``""`` for AlbertModel)
     _state_prefix = BACKBONE_PREFIX
@@ -325,6 +327,7 @@ class AlbertPreTrainedModel(nn.Module):
             raise ConfigError(f"expected an albert_core.AlbertConfig, got {type(config).__name__}")
         config.validate()
         self.config = config
+        #: what the last :meth:`load_canonical_state` / :meth:`from_pretrained` matched (``None`` before any load)
         self.load_report: LoadReport | None = None
 
     # ------------------------------------------------------------------ initialisation
@@ -510,9 +513,12 @@ def _shape(t: torch.Tensor | None):
     return None if t is None else tuple(t.shape)
 
 
-def _ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1).long(),
-                           ignore_index=IGNORE_INDEX)
+def _ce(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+    # mean over the labelled positions; 0 (not NaN) when every label is ignored, in both backends
+    labels = labels.reshape(-1).long()
+    summed = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels, ignore_index=ignore_index,
+                             reduction="sum")
+    return summed / (labels != ignore_index).sum().clamp(min=1)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -528,7 +534,7 @@ class AlbertModel(AlbertPreTrainedModel):
             (masked LM, token classification, QA) build the backbone without it, like transformers.
 
     Parameters are named without the ``albert.`` prefix (``embeddings.word_embeddings.weight``, ...), as a
-    stand-alone transformers ``AlbertModel`` names them; :meth:`canonical_state` adds the prefix.
+    stand-alone transformers ``AlbertModel`` names them; :meth:`~AlbertPreTrainedModel.canonical_state` adds the prefix.
 
     >>> import torch
     >>> from albert_core import AlbertConfig
@@ -946,8 +952,8 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
                     pos = pos.squeeze(-1)
                 check_labels_shape(name, _shape(pos), (batch,))
                 positions.append(pos.long().clamp(0, seq))
-            start_loss = F.cross_entropy(start_logits.float(), positions[0], ignore_index=seq)
-            end_loss = F.cross_entropy(end_logits.float(), positions[1], ignore_index=seq)
+            start_loss = _ce(start_logits, positions[0], ignore_index=seq)
+            end_loss = _ce(end_logits, positions[1], ignore_index=seq)
             loss = (start_loss + end_loss) / 2
         return QuestionAnsweringOutput(loss=loss, start_logits=start_logits, end_logits=end_logits,
                                        hidden_states=out.hidden_states, attentions=out.attentions)

@@ -530,6 +530,7 @@ class TFAlbertPreTrainedModel(keras.Model):
     Subclasses set :attr:`head` and implement ``_forward`` and ``_head_loss``.
     """
 
+    #: the task head this class implements (decides the canonical tensor set, see ``canonical_specs``)
     head: Head = Head.BASE
     #: label arguments of ``call`` (and keys accepted in the input dict or as ``y`` in ``fit``)
     label_keys: tuple[str, ...] = ("labels",)
@@ -541,6 +542,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         super().__init__(**kwargs)
         self._allow_non_tensor_positional_args = True  # a dict or list of ids may come first
         self.config = config
+        #: what the last :meth:`load_canonical_state` / :meth:`from_pretrained` matched (``None`` before any load)
         self.load_report: LoadReport | None = None
 
     # -------------------------------------------------------------- inputs
@@ -633,7 +635,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         return {name: from_tf_layout(specs[name], np.asarray(variables[name].numpy())) for name in specs}
 
     def load_canonical_state(self, state: Mapping[str, np.ndarray], strict: bool = False) -> LoadReport:
-        """Assign a canonical state (names and layout as :meth:`canonical_state`); return the :class:`LoadReport`.
+        """Assign a canonical state (names and layout as :meth:`canonical_state`); return the :class:`~albert_core.weights.LoadReport`.
 
         Shapes must match exactly (:class:`~albert_core.CheckpointError` otherwise); with ``strict=True`` missing or
         unexpected tensors raise too. Tensors missing from ``state`` keep their current values.
@@ -880,17 +882,19 @@ _EXAMPLE_CONFIG = """
         ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)"""
 
 _CALL_ARGS = """
-    Call arguments (a dict holding them may also be passed as the first argument, as Keras ``fit`` does):
-        input_ids: int ``[batch, seq]`` token ids (or ``inputs_embeds`` float ``[batch, seq, embedding_size]``).
-        attention_mask: ``[batch, seq]``, 1 for tokens to attend to, 0 for padding (default all ones).
-        token_type_ids: ``[batch, seq]`` segment ids (default zeros).
-        position_ids: ``[batch, seq]`` (default ``0 .. seq-1``).
-        head_mask: ``[heads]`` or ``[num_hidden_layers, heads]``; row ``l`` multiplies the attention
-            probabilities of every block of layer ``l``.
-        output_attentions: also return the attention probabilities of every block run
-            (``num_hidden_layers * inner_group_num`` tensors ``[batch, heads, seq, seq]``, in order).
-        output_hidden_states: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
-        training: enables dropout.
+    Calling the model (``model(...)``; a dict holding these may also be passed as the first argument, as Keras
+    ``fit`` does) takes:
+
+    - ``input_ids``: int ``[batch, seq]`` token ids (or ``inputs_embeds`` float ``[batch, seq, embedding_size]``).
+    - ``attention_mask``: ``[batch, seq]``, 1 for tokens to attend to, 0 for padding (default all ones).
+    - ``token_type_ids``: ``[batch, seq]`` segment ids (default zeros).
+    - ``position_ids``: ``[batch, seq]`` (default ``0 .. seq-1``).
+    - ``head_mask``: ``[heads]`` or ``[num_hidden_layers, heads]``; row ``l`` multiplies the attention
+      probabilities of every block of layer ``l``.
+    - ``output_attentions``: also return the attention probabilities of every block run
+      (``num_hidden_layers * inner_group_num`` tensors ``[batch, heads, seq, seq]``, in order).
+    - ``output_hidden_states``: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
+    - ``training``: enables dropout.
 """
 
 

@@ -270,3 +270,31 @@ def test_transformers_tf_model_h5_loads(head, tmp_path):
         np.testing.assert_allclose(got[key], value, atol=0, err_msg=key)
     inputs, labels = make_inputs(config, head), make_labels(config, head)
     _compare_hf_tf(ours, hf_tf, head, inputs, labels, "tf_model.h5")
+
+
+@pytest.mark.parametrize("head", [Head.MASKED_LM, Head.TOKEN_CLASSIFICATION, Head.QUESTION_ANSWERING])
+def test_all_ignored_labels_give_zero_loss_in_both_backends(head):
+    # A batch whose labels are all ignored (no masked token; answers outside the sequence) has loss 0, not NaN,
+    # and zero gradients, in PyTorch and TensorFlow alike (transformers' PyTorch returns NaN here).
+    import torch
+
+    from albert_pt import MODEL_CLASSES as PT_CLASSES
+
+    config = head_config(tiny_config(), head)
+    state = random_state(config, head)
+    inputs = make_inputs(config, head)
+    if head is Head.QUESTION_ANSWERING:
+        labels = {"start_positions": np.array([50, 99]), "end_positions": np.array([70, 64])}  # clamped, ignored
+    else:
+        labels = {"labels": np.full(inputs["input_ids"].shape, -100, dtype=np.int64)}
+    pt = PT_CLASSES[head](config)
+    pt.load_canonical_state(state, strict=True)
+    pt.eval()
+    pt_loss = pt(**{k: torch.from_numpy(v) for k, v in {**inputs, **labels}.items()}).loss
+    pt_loss.backward()
+    assert pt_loss.item() == 0.0
+    assert all(p.grad is None or torch.count_nonzero(p.grad) == 0 for p in pt.parameters())
+    tf_model = TF_CLASSES[head](config)
+    tf_model.load_canonical_state(state, strict=True)
+    tf_loss = _tf_call(tf_model, inputs, labels).loss
+    assert float(tf_loss) == 0.0

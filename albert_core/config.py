@@ -147,7 +147,7 @@ class AlbertConfig:
     # ------------------------------------------------------------------ validation
 
     def validate(self) -> None:
-        """Check that the fields describe a model that can be built; raise :class:`ConfigError` naming the field.
+        """Check that the fields describe a model that can be built; raise :class:`~albert_core.ConfigError` naming the field.
 
         Called on construction; call it again after changing fields by hand.
         """

@@ -305,7 +305,7 @@ def tf1_export_state(state: Mapping[str, np.ndarray], config: AlbertConfig | Non
     """The canonical state as the original model holds it: drops an identity ``embedding_hidden_mapping_in``.
 
     When ``embedding_size == hidden_size`` the original code has no projection, so one that is not exactly the
-    identity (weight I, bias 0) cannot be exported and raises :class:`CheckpointError`.
+    identity (weight I, bias 0) cannot be exported and raises :class:`~albert_core.CheckpointError`.
     """
     out = dict(state)
     weight = out.get(_MAPPING_W)

@@ -451,7 +451,7 @@ def match_state(
 ) -> LoadReport:
     """Match a canonical ``loaded`` state against a model's ``specs``.
 
-    Shapes must agree exactly; a mismatch raises :class:`CheckpointError` naming the tensor and both shapes. With
+    Shapes must agree exactly; a mismatch raises :class:`~albert_core.CheckpointError` naming the tensor and both shapes. With
     ``strict=True`` any missing or unexpected tensor raises too. The arrays must already be in canonical form
     (see :func:`normalize_state_names`).
     """

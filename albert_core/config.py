@@ -221,6 +221,16 @@ class AlbertConfig:
         """The width of one attention head, ``hidden_size // num_attention_heads``."""
         return self.hidden_size // self.num_attention_heads
 
+    @property
+    def effective_classifier_dropout(self) -> float:
+        """Dropout before the sequence, token and multiple-choice classifiers.
+
+        ``classifier_dropout_prob``, or ``hidden_dropout_prob`` when that is ``None``.
+        """
+        if self.classifier_dropout_prob is None:
+            return self.hidden_dropout_prob
+        return self.classifier_dropout_prob
+
     def group_of_layer(self, layer_index: int) -> int:
         """The parameter group that transformer layer ``layer_index`` uses.
 

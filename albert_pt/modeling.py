@@ -139,11 +139,6 @@ def _is_tracing() -> bool:
     return fx_tracing()
 
 
-def _classifier_dropout(config: AlbertConfig) -> float:
-    p = config.classifier_dropout_prob
-    return config.hidden_dropout_prob if p is None else p
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # Backbone modules
 
@@ -767,7 +762,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.albert = AlbertModel(config)
-        self.dropout = nn.Dropout(_classifier_dropout(config))
+        self.dropout = nn.Dropout(config.effective_classifier_dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.init_weights(skip_backbone=True)
 
@@ -828,7 +823,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.albert = AlbertModel(config)
-        self.dropout = nn.Dropout(_classifier_dropout(config))
+        self.dropout = nn.Dropout(config.effective_classifier_dropout)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.init_weights(skip_backbone=True)
 
@@ -884,7 +879,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.albert = AlbertModel(config, add_pooling_layer=False)
-        self.dropout = nn.Dropout(_classifier_dropout(config))
+        self.dropout = nn.Dropout(config.effective_classifier_dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.init_weights(skip_backbone=True)
 

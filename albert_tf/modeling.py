@@ -868,13 +868,6 @@ class TFAlbertPreTrainedModel(keras.Model):
 # ---------------------------------------------------------------------------------------------------------------------
 # 5. The models
 
-def _classifier_dropout(config: AlbertConfig) -> float:
-    # classifier_dropout_prob, or hidden_dropout_prob when that is None (as albert_pt, for every classifier head)
-    if config.classifier_dropout_prob is not None:
-        return config.classifier_dropout_prob
-    return config.hidden_dropout_prob
-
-
 _EXAMPLE_CONFIG = """
         >>> import numpy as np
         >>> from albert_core import AlbertConfig
@@ -1042,7 +1035,7 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
-        self.dropout = _dropout(_classifier_dropout(config))
+        self.dropout = _dropout(config.effective_classifier_dropout)
         self.classifier = Dense(config.hidden_size, config.num_labels, config, name="classifier")
         self.built = True  # every variable exists now; no build step is needed
 
@@ -1096,7 +1089,7 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
-        self.dropout = _dropout(_classifier_dropout(config))
+        self.dropout = _dropout(config.effective_classifier_dropout)
         self.classifier = Dense(config.hidden_size, 1, config, name="classifier")
         self.built = True  # every variable exists now; no build step is needed
 
@@ -1142,7 +1135,7 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
         self.albert = AlbertBackbone(config, with_pooler=False, name="albert")
-        self.dropout = _dropout(_classifier_dropout(config))
+        self.dropout = _dropout(config.effective_classifier_dropout)
         self.classifier = Dense(config.hidden_size, config.num_labels, config, name="classifier")
         self.built = True  # every variable exists now; no build step is needed
 

@@ -215,3 +215,8 @@ def test_copy_with_new_num_labels_rebuilds_labels():
     changed = config.copy(num_labels=4)
     assert changed.num_labels == 4 and changed.id2label[3] == "LABEL_3"
     assert config.num_labels == 2
+
+
+def test_classifier_dropout_falls_back_to_hidden_dropout():
+    assert AlbertConfig(classifier_dropout_prob=0.3, hidden_dropout_prob=0.1).effective_classifier_dropout == 0.3
+    assert AlbertConfig(classifier_dropout_prob=None, hidden_dropout_prob=0.1).effective_classifier_dropout == 0.1

@@ -14,8 +14,10 @@ A checkpoint directory looks like Hugging Face's::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -25,7 +27,9 @@ import numpy as np
 from .config import AlbertConfig
 from .errors import CheckpointError, FrameworkMissingError
 from .io_utils import atomic_file
-from .weights import HF_ARCHITECTURES, Head, normalize_state_names, strip_backbone_prefix
+from .weights import HF_ARCHITECTURES, Head, LoadReport, normalize_state_names, strip_backbone_prefix
+
+logger = logging.getLogger(__name__)
 
 SAFETENSORS_NAME = "model.safetensors"
 SAFETENSORS_INDEX_NAME = "model.safetensors.index.json"
@@ -409,6 +413,25 @@ def read_checkpoint(path: str | os.PathLike[str], config: AlbertConfig | None = 
         return CheckpointContents(state=state, source_format=fmt, path=weights_path, config=config,
                                   unmapped=unmapped, notes=notes)
     return CheckpointContents(state=state, source_format=fmt, path=weights_path, config=config, unmapped=unmapped)
+
+
+def read_checkpoint_for_model(
+    path: str | os.PathLike[str], config: AlbertConfig | None = None
+) -> tuple[CheckpointContents, AlbertConfig]:
+    """:func:`read_checkpoint`, plus the configuration to build the model with (``config`` or the one on disk)."""
+    contents = read_checkpoint(path, config)
+    config = config if config is not None else contents.config
+    if config is None:
+        raise CheckpointError(f"{path} has no config.json / albert_config.json beside the weights; pass config=")
+    return contents, config
+
+
+def warn_about_partial_load(model_name: str, source: str | os.PathLike[str], report: LoadReport) -> None:
+    """Warn (and log) when a checkpoint left tensors of the model missing or had tensors the model does not use."""
+    if report.missing or report.unexpected:
+        message = f"loading {model_name} from {source}: {report.summary()}"
+        logger.warning(message)
+        warnings.warn(message, stacklevel=3)
 
 
 def save_safetensors_checkpoint(

@@ -25,12 +25,10 @@ from .config import AlbertConfig
 from .errors import CheckpointError, FrameworkMissingError
 from .io_utils import atomic_file, atomic_write_text
 from .weights import (
-    HF_ARCHITECTURES,
     HF_TF_REDUNDANT,
     TF1_MODULE_PREFIXES,
     TF1_SKIPPED_PATTERNS,
     Head,
-    Layout,
     apply_layout,
     canonical_name,
     format_name,

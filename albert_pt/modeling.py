@@ -62,7 +62,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -72,9 +71,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from albert_core.checkpoint import read_checkpoint, save_safetensors_checkpoint
+from albert_core.checkpoint import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
 from albert_core.config import AlbertConfig
-from albert_core.errors import CheckpointError, ConfigError, InputError
+from albert_core.errors import ConfigError, InputError
 from albert_core.outputs import (
     BaseModelOutput,
     MaskedLMOutput,
@@ -457,16 +456,10 @@ class AlbertPreTrainedModel(nn.Module):
         >>> model.load_report.missing
         []
         """
-        contents = read_checkpoint(path, config)
-        config = config if config is not None else contents.config
-        if config is None:
-            raise CheckpointError(f"{path} has no config.json / albert_config.json; pass config=")
+        contents, config = read_checkpoint_for_model(path, config)
         model = cls(config)
         report = model.load_canonical_state(contents.state, strict=strict)
-        if report.missing or report.unexpected:
-            message = f"loading {cls.__name__} from {contents.path}: {report.summary()}"
-            logger.warning(message)
-            warnings.warn(message, stacklevel=2)
+        warn_about_partial_load(cls.__name__, contents.path, report)
         model.eval()
         return model
 

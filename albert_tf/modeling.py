@@ -34,9 +34,9 @@ from typing import Any, Mapping
 import numpy as np
 import tensorflow as tf
 
-from albert_core.checkpoint import read_checkpoint, save_safetensors_checkpoint
+from albert_core.checkpoint import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
 from albert_core.config import AlbertConfig
-from albert_core.errors import CheckpointError, InputError
+from albert_core.errors import InputError
 from albert_core.outputs import (
     BaseModelOutput,
     MaskedLMOutput,
@@ -54,7 +54,6 @@ from albert_core.validation import (
     check_model_inputs,
 )
 from albert_core.weights import (
-    HEADS_WITH_POOLER,
     Head,
     LoadReport,
     canonical_specs,
@@ -684,12 +683,10 @@ class TFAlbertPreTrainedModel(keras.Model):
         >>> model.load_report.missing
         ['classifier.weight', 'classifier.bias']
         """
-        contents = read_checkpoint(path, config)
-        config = config or contents.config
-        if config is None:
-            raise CheckpointError(f"{path} has no config.json; pass config=")
+        contents, config = read_checkpoint_for_model(path, config)
         model = cls(config)  # every variable is created by the constructor: nothing to build
         model.load_report = model.load_canonical_state(contents.state, strict=strict)
+        warn_about_partial_load(cls.__name__, contents.path, model.load_report)
         return model
 
     def save_pretrained(self, directory: str | os.PathLike[str], dtype: str | None = None) -> Path:

@@ -9,7 +9,7 @@ from albert_core import convert as convert_module
 from albert_core.checkpoint import read_checkpoint, save_safetensors_checkpoint
 from albert_core.convert import ParityError, convert, supported_heads
 from albert_core.errors import CheckpointError
-from albert_core.formats import read_tf1_contents, save_tf1_checkpoint, tf1_export_state
+from albert_core.formats import read_tf1_contents, tf1_export_state
 from albert_core.parity import compare_runners, load_runner, probe_inputs
 from albert_core.weights import canonical_specs
 from conftest import CONFIG_MATRIX, tiny_config

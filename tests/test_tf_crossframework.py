@@ -13,8 +13,6 @@ Oracles and what they can run:
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 
 import numpy as np

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import albert_tf
-from albert_core import ACTIVATIONS, AlbertConfig, CheckpointError, Head, InputError, canonical_specs
+from albert_core import ACTIVATIONS, CheckpointError, Head, InputError, canonical_specs
 from albert_core.checkpoint import read_checkpoint
 from albert_tf import MODEL_CLASSES, TFAlbertForPreTrainingOutput, TFAlbertModel
 from albert_tf import modeling as tf_modeling

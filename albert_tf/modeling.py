@@ -63,7 +63,15 @@ from albert_core.weights import (
     to_tf_layout,
 )
 
-keras = tf.keras
+# Keras 3 itself, not ``tf.keras``: transformers' TensorFlow code sets TF_USE_LEGACY_KERAS=1 in os.environ when it
+# is imported, after which ``tf.keras`` silently resolves to Keras 2 (tf_keras) in that process and its children.
+import keras  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        f"albert_tf needs Keras 3 with the TensorFlow backend, but KERAS_BACKEND is {keras.backend.backend()!r}; "
+        "set KERAS_BACKEND=tensorflow (or leave it unset) before importing keras"
+    )
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 1. Activations and building blocks

@@ -104,6 +104,8 @@ print(f"{page}: {len(blocks)} blocks ran", flush=True)
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
+    # transformers' TF code sets TF_USE_LEGACY_KERAS=1 in the worker that imported it; pages start clean
+    env.pop("TF_USE_LEGACY_KERAS", None)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("HF_HUB_OFFLINE", "1")

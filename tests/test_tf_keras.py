@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras  # Keras 3, as albert_tf uses (tf.keras may be Keras 2 once transformers is imported)
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,8 +16,6 @@ from albert_core import Head
 from albert_tf import MODEL_CLASSES
 from conftest import tiny_config
 from tf_helpers import assert_outputs_close, make_inputs, make_labels, random_state
-
-keras = tf.keras
 
 
 def _classification_data(n=32, seq=8, seed=0):
@@ -185,3 +184,30 @@ def test_saved_model_reloads_in_fresh_process(head, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), expected, atol=1e-5)
     b = inputs["input_ids"].shape[0]
     assert report["other"] == ([b + 1, 3] if head is Head.MULTIPLE_CHOICE else [b + 1, config.num_labels])
+
+
+def test_keras3_even_after_transformers_forces_legacy_keras(tmp_path):
+    # transformers' TF code sets TF_USE_LEGACY_KERAS=1 on import, which turns tf.keras into Keras 2 for the rest of
+    # the process; albert_tf must still build Keras 3 models that compile and fit with Keras 3 optimizers.
+    import subprocess
+    import sys
+
+    code = """
+import os
+os.environ.pop("TF_USE_LEGACY_KERAS", None)
+import transformers.modeling_tf_utils  # sets TF_USE_LEGACY_KERAS=1
+assert os.environ["TF_USE_LEGACY_KERAS"] == "1"
+import numpy as np, keras
+from albert_core import AlbertConfig
+from albert_tf import TFAlbertForSequenceClassification
+cfg = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                   intermediate_size=16, num_labels=2)
+model = TFAlbertForSequenceClassification(cfg)
+assert isinstance(model, keras.Model), type(model).__mro__
+model.compile(optimizer=keras.optimizers.Adam(1e-3))
+model.fit({"input_ids": np.array([[2, 5, 6, 3]] * 4)}, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+print("keras3 ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "keras3 ok" in result.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -41,7 +42,7 @@ def test_exports_and_heads():
     assert set(MODEL_CLASSES) == set(Head)
     for head, cls in MODEL_CLASSES.items():
         assert cls.head is head
-        assert issubclass(cls, tf.keras.Model)
+        assert issubclass(cls, keras.Model)
         assert getattr(albert_tf, cls.__name__) is cls
         assert cls.__doc__ and ">>>" in cls.__doc__
     assert issubclass(TFAlbertForPreTrainingOutput, tf_modeling.PreTrainingOutput)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import warnings
-
-os.environ.setdefault("USE_TF", "0")  # transformers is the PyTorch oracle here; skip importing TensorFlow
 
 import numpy as np
 import pytest

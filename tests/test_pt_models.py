@@ -6,10 +6,7 @@ and eval mode unless the test is about training.
 
 from __future__ import annotations
 
-import os
 import warnings
-
-os.environ.setdefault("USE_TF", "0")  # transformers is the PyTorch oracle here; skip importing TensorFlow
 
 import numpy as np
 import pytest

@@ -189,6 +189,7 @@ def test_saved_model_reloads_in_fresh_process(head, tmp_path):
 def test_keras3_even_after_transformers_forces_legacy_keras(tmp_path):
     # transformers' TF code sets TF_USE_LEGACY_KERAS=1 on import, which turns tf.keras into Keras 2 for the rest of
     # the process; albert_tf must still build Keras 3 models that compile and fit with Keras 3 optimizers.
+    import os
     import subprocess
     import sys
 
@@ -208,6 +209,7 @@ model.compile(optimizer=keras.optimizers.Adam(1e-3))
 model.fit({"input_ids": np.array([[2, 5, 6, 3]] * 4)}, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
 print("keras3 ok")
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_USE_LEGACY_KERAS", "USE_TF", "USE_TORCH")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "keras3 ok" in result.stdout

@@ -38,12 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Convert SRC (safetensors, pytorch_model.bin, tf_model.h5 or an original TF1 "
                                       "checkpoint; auto-detected) into the new directory DST, then compare the "
                                       "outputs of both on the same inputs. DST is written atomically.")
-    conv.add_argument("src")
-    conv.add_argument("dst")
-    conv.add_argument("--to", choices=("safetensors", "hf-tf", "tf1"), default="safetensors")
+    conv.add_argument("src", help="checkpoint directory or weights file to read")
+    conv.add_argument("dst", help="new (or empty) directory to write")
+    conv.add_argument("--to", choices=("safetensors", "hf-tf", "tf1"), default="safetensors",
+                      help="target format: model.safetensors (PyTorch layout, the default), Hugging Face "
+                           "tf_model.h5, or an original google-research TF1 checkpoint")
     conv.add_argument("--head", choices=[h.value for h in Head], default=None,
                       help="model head (default: from config.json's architectures, else from the tensors)")
-    conv.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None)
+    conv.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
+                      help="store the weights in this dtype (default: as read, float32 for most checkpoints)")
     conv.add_argument("--atol", type=float, default=None, help=_ATOL_HELP)
     conv.add_argument("--shard-size", default=None, help="shard safetensors output, e.g. 500MB or 2GB")
     conv.add_argument("--allow-partial", action="store_true",
@@ -54,12 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="load a checkpoint in PyTorch and TensorFlow and compare their outputs",
                          description="Load DIR (default: the small model shipped in the package) in both frameworks "
                                      "and print a parity table for every head the checkpoint supports.")
-    chk.add_argument("dir", nargs="?", default=None)
-    chk.add_argument("--heads", nargs="+", choices=[h.value for h in Head], default=None)
+    chk.add_argument("dir", nargs="?", default=None,
+                     help="checkpoint directory (default: the small model shipped with albert-lite)")
+    chk.add_argument("--heads", nargs="+", choices=[h.value for h in Head], default=None,
+                     help="heads to check (default: every head whose tensors the checkpoint holds)")
     chk.add_argument("--atol", type=float, default=1e-5, help=_ATOL_HELP)
 
     info = sub.add_parser("info", help="summarise a checkpoint: format, configuration, parameters per part")
-    info.add_argument("dir", nargs="?", default=None)
+    info.add_argument("dir", nargs="?", default=None,
+                      help="checkpoint directory (default: the small model shipped with albert-lite)")
     return parser
 
 

@@ -340,6 +340,12 @@ _EXTRA_READERS: dict[str, Callable[[Path, AlbertConfig | None], tuple[dict[str, 
 
 def register_reader(fmt: str, reader: Callable[[Path, AlbertConfig | None],
                                                tuple[dict[str, np.ndarray], list[str]]]) -> None:
+    """Register the reader :func:`read_checkpoint` uses for format ``fmt`` (``"hf-tf"``, ``"tf1"``).
+
+    ``reader(path, config)`` returns ``(state, unmapped)`` or ``(state, unmapped, notes)``: the canonical state,
+    the source names that map to nothing canonical, and notes for the user. :mod:`albert_core.formats` registers
+    the TensorFlow formats when it is imported, which :func:`read_checkpoint` does on demand.
+    """
     _EXTRA_READERS[fmt] = reader
 
 

@@ -197,16 +197,17 @@ def canonical_specs(config: AlbertConfig, head: Head | str = Head.PRETRAINING) -
     return {spec.name: spec for spec in specs}
 
 
-def all_head_names() -> list[str]:
-    return [head.value for head in Head]
-
-
 def strip_backbone_prefix(name: str) -> str:
     """``albert.pooler.weight`` -> ``pooler.weight``: the name a stand-alone base model uses."""
     return name[len(BACKBONE_PREFIX):] if name.startswith(BACKBONE_PREFIX) else name
 
 
 def is_backbone_name(name: str) -> bool:
+    """Whether canonical tensor ``name`` belongs to the backbone (``albert.*``) rather than a task head.
+
+    >>> is_backbone_name("albert.pooler.weight"), is_backbone_name("classifier.weight")
+    (True, False)
+    """
     return name.startswith(BACKBONE_PREFIX)
 
 

@@ -147,9 +147,24 @@ class AlbertConfig:
     # ------------------------------------------------------------------ validation
 
     def validate(self) -> None:
-        """Check that the fields describe a model that can be built; raise :class:`~albert_core.ConfigError` naming the field.
+        """Check that the fields describe a model that can be built.
 
         Called on construction; call it again after changing fields by hand.
+
+        Raises:
+            ~albert_core.ConfigError: naming the first offending field (wrong type, out of range, ``hidden_size``
+                not divisible by ``num_attention_heads``, unknown activation, ...).
+
+        Example:
+            >>> from albert_core import AlbertConfig, ConfigError
+            >>> config = AlbertConfig(vocab_size=100, embedding_size=8, hidden_size=8, num_hidden_layers=2,
+            ...                       num_attention_heads=2, intermediate_size=16)
+            >>> config.hidden_size = 9
+            >>> try:
+            ...     config.validate()
+            ... except ConfigError as exc:
+            ...     print(exc)
+            hidden_size=9 is not divisible by num_attention_heads=2
         """
         for name in (
             "vocab_size",
@@ -226,6 +241,12 @@ class AlbertConfig:
         """Dropout before the sequence, token and multiple-choice classifiers.
 
         ``classifier_dropout_prob``, or ``hidden_dropout_prob`` when that is ``None``.
+
+        Example:
+            >>> AlbertConfig(hidden_dropout_prob=0.1, classifier_dropout_prob=None).effective_classifier_dropout
+            0.1
+            >>> AlbertConfig(hidden_dropout_prob=0.1, classifier_dropout_prob=0.2).effective_classifier_dropout
+            0.2
         """
         if self.classifier_dropout_prob is None:
             return self.hidden_dropout_prob
@@ -250,7 +271,16 @@ class AlbertConfig:
         return int(layer_index / self.num_hidden_layers * self.num_hidden_groups)
 
     def layer_groups(self) -> list[int]:
-        """The group index of every layer, in order."""
+        """The group index of every layer, in order (:meth:`group_of_layer` for ``0 .. num_hidden_layers - 1``).
+
+        Returns:
+            a list of ``num_hidden_layers`` ints in ``[0, num_hidden_groups)``.
+
+        Example:
+            >>> AlbertConfig(num_hidden_layers=4, num_hidden_groups=2, hidden_size=8, num_attention_heads=2,
+            ...              intermediate_size=16).layer_groups()
+            [0, 0, 1, 1]
+        """
         return [self.group_of_layer(i) for i in range(self.num_hidden_layers)]
 
     def infer_problem_type(self, labels_are_integer: bool) -> str:
@@ -258,6 +288,20 @@ class AlbertConfig:
 
         One label means regression; integer labels mean single-label classification (cross-entropy); anything else
         (float multi-hot targets) means multi-label classification (binary cross-entropy per class).
+
+        Args:
+            labels_are_integer: whether the labels passed to the model have an integer dtype.
+
+        Returns:
+            ``problem_type`` when it is set, else ``"regression"``, ``"single_label_classification"`` or
+            ``"multi_label_classification"`` as described above.
+
+        Example:
+            >>> config = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16, num_labels=3)
+            >>> config.infer_problem_type(True), config.infer_problem_type(False)
+            ('single_label_classification', 'multi_label_classification')
+            >>> config.copy(num_labels=1).infer_problem_type(True)
+            'regression'
         """
         if self.problem_type is not None:
             return self.problem_type
@@ -273,6 +317,19 @@ class AlbertConfig:
 
         Every preset uses the original code's tanh-approximate GELU (``gelu_new``), also for v1 models whose
         published ``config.json`` says ``gelu``.
+
+        Args:
+            name: a key of :data:`~albert_core.PRESETS` (``"albert-base-v2"``, ...); a Hub-style prefix such as
+                ``"albert/albert-base-v2"`` is ignored.
+            overrides: fields to set instead of the preset's values (``num_labels=3``, ...).
+
+        Raises:
+            ~albert_core.ConfigError: for an unknown preset name.
+
+        Example:
+            >>> config = AlbertConfig.from_preset("albert/albert-large-v2", num_labels=3)
+            >>> config.hidden_size, config.num_hidden_layers, config.num_labels
+            (1024, 24, 3)
         """
         key = name.split("/")[-1]
         if key not in PRESETS:
@@ -282,7 +339,17 @@ class AlbertConfig:
     # ------------------------------------------------------------------ (de)serialisation
 
     def to_dict(self) -> dict[str, Any]:
-        """The Hugging Face ``config.json`` content (JSON-ready: label ids become strings)."""
+        """The Hugging Face ``config.json`` content (JSON-ready: label ids become strings).
+
+        Returns:
+            a new dict with ``model_type: "albert"``, every field except ``extra``, and then the keys of ``extra``
+            (which never override a field).
+
+        Example:
+            >>> d = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16).to_dict()
+            >>> d["model_type"], d["hidden_size"], d["id2label"]
+            ('albert', 8, {'0': 'LABEL_0', '1': 'LABEL_1'})
+        """
         out: dict[str, Any] = {"model_type": "albert"}
         for f in dataclasses.fields(self):
             if f.name == "extra":
@@ -297,7 +364,22 @@ class AlbertConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AlbertConfig":
-        """Build a configuration from a Hugging Face ``config.json`` mapping; unknown keys go to ``extra``."""
+        """Build a configuration from a Hugging Face ``config.json`` mapping; unknown keys go to ``extra``.
+
+        Hugging Face bookkeeping keys (``architectures``, ``transformers_version``, ``torch_dtype``, ...) are dropped.
+        Missing fields take their defaults.
+
+        Raises:
+            ~albert_core.ConfigError: when ``model_type`` is not ``"albert"`` or the fields do not validate.
+
+        Example:
+            >>> config = AlbertConfig.from_dict({"model_type": "albert", "hidden_size": 8, "num_attention_heads": 2,
+            ...                                  "intermediate_size": 16, "my_note": "kept"})
+            >>> config.hidden_size, config.extra
+            (8, {'my_note': 'kept'})
+            >>> AlbertConfig.from_dict(config.to_dict()) == config
+            True
+        """
         model_type = data.get("model_type", "albert")
         if model_type != "albert":
             raise ConfigError(f"config has model_type={model_type!r}, expected 'albert'")
@@ -318,6 +400,18 @@ class AlbertConfig:
         In the original code ``hidden_act: "gelu"`` names the tanh approximation, so it becomes ``gelu_new`` here;
         the original LayerNorm epsilon is 1e-12. Keys with no counterpart (``net_structure_type``,
         ``down_scale_factor``, ...) are kept in ``extra``.
+
+        Raises:
+            ~albert_core.ConfigError: when the file asks for a structure this library does not implement
+                (``net_structure_type``, ``down_scale_factor``, ``gap_size``, ``num_memory_blocks`` other than
+                their neutral values, or ``layers_to_keep``).
+
+        Example:
+            >>> original = {"hidden_act": "gelu", "hidden_size": 8, "num_attention_heads": 2, "intermediate_size": 16,
+            ...             "net_structure_type": 0}
+            >>> config = AlbertConfig.from_original_dict(original)
+            >>> config.hidden_act, config.layer_norm_eps, config.extra
+            ('gelu_new', 1e-12, {'net_structure_type': 0})
         """
         data = dict(data)
         act = data.get("hidden_act", "gelu")
@@ -336,7 +430,22 @@ class AlbertConfig:
         return cls.from_dict(data)
 
     def to_original_dict(self) -> dict[str, Any]:
-        """The configuration in the original ``albert_config.json`` format (only the original's own keys)."""
+        """The configuration in the original ``albert_config.json`` format (only the original's own keys).
+
+        ``gelu_new`` (and ``gelu_pytorch_tanh``) are written as the original's ``"gelu"``; labels, ids and other
+        Hugging Face-only fields are left out.
+
+        Raises:
+            ~albert_core.ConfigError: when ``hidden_act`` has no name in the original code (for instance the exact
+                ``"gelu"``), or ``position_embedding_type`` is not ``"absolute"``.
+
+        Example:
+            >>> d = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16).to_original_dict()
+            >>> d["hidden_act"], d["hidden_size"], "layer_norm_eps" in d
+            ('gelu', 8, False)
+            >>> AlbertConfig.from_original_dict(d).hidden_act
+            'gelu_new'
+        """
         if self.hidden_act not in ("gelu_new", "gelu_pytorch_tanh", "relu", "tanh", "linear"):
             raise ConfigError(
                 f"hidden_act={self.hidden_act!r} has no name in the original ALBERT code "
@@ -367,11 +476,35 @@ class AlbertConfig:
         return out
 
     def to_json_string(self) -> str:
+        """:meth:`to_dict` as indented JSON text with sorted keys and a final newline (what :meth:`save_pretrained`
+        writes when no ``architectures`` are given).
+
+        Example:
+            >>> text = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16).to_json_string()
+            >>> text.splitlines()[0], text.endswith("}\\n")
+            ('{', True)
+        """
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike[str]) -> "AlbertConfig":
-        """Read a ``config.json`` (Hugging Face) or ``albert_config.json`` (original) file; the format is detected."""
+        """Read a ``config.json`` (Hugging Face) or ``albert_config.json`` (original) file; the format is detected.
+
+        Args:
+            path: the JSON file.
+
+        Raises:
+            FileNotFoundError: when ``path`` does not exist.
+            ~albert_core.ConfigError: when the file is not a JSON object or its fields do not validate.
+
+        Example:
+            >>> import json, pathlib, tempfile
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "albert_config.json"
+            >>> _ = path.write_text(json.dumps({"hidden_act": "gelu", "hidden_size": 8, "num_attention_heads": 2,
+            ...                                 "intermediate_size": 16, "down_scale_factor": 1}))
+            >>> AlbertConfig.from_json_file(path).hidden_act
+            'gelu_new'
+        """
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -390,7 +523,22 @@ class AlbertConfig:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike[str]) -> "AlbertConfig":
-        """Load from a checkpoint directory (``config.json`` or ``albert_config.json``) or a JSON file."""
+        """Load from a checkpoint directory (``config.json`` or ``albert_config.json``) or a JSON file.
+
+        Args:
+            path: a directory holding ``config.json`` (preferred) or ``albert_config.json``, or a JSON file, read by
+                :meth:`from_json_file`.
+
+        Raises:
+            FileNotFoundError: when there is no configuration at ``path``.
+
+        Example:
+            >>> import tempfile
+            >>> d = tempfile.mkdtemp()
+            >>> _ = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16).save_pretrained(d)
+            >>> AlbertConfig.from_pretrained(d).hidden_size
+            8
+        """
         path = Path(path)
         if path.is_dir():
             for name in (CONFIG_NAME, ORIGINAL_CONFIG_NAME):
@@ -404,7 +552,20 @@ class AlbertConfig:
     def save_pretrained(self, directory: str | os.PathLike[str], architectures: list[str] | None = None) -> Path:
         """Write ``config.json`` into ``directory`` (created if needed) and return its path.
 
-        ``architectures`` names the model classes the weights belong to, as Hugging Face records them.
+        Args:
+            directory: the output directory.
+            architectures: names of the model classes the weights belong to, recorded as Hugging Face does
+                (``["AlbertForMaskedLM"]``); left out when ``None``.
+
+        Returns:
+            the path of the written ``config.json``.
+
+        Example:
+            >>> import json, tempfile
+            >>> config = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16)
+            >>> path = config.save_pretrained(tempfile.mkdtemp(), architectures=["AlbertModel"])
+            >>> path.name, json.loads(path.read_text())["architectures"]
+            ('config.json', ['AlbertModel'])
         """
         from .io_utils import atomic_write_text
 
@@ -418,7 +579,22 @@ class AlbertConfig:
         return target
 
     def copy(self, **changes: Any) -> "AlbertConfig":
-        """A validated copy with some fields changed."""
+        """A validated copy with some fields changed; the original is left untouched.
+
+        Changing ``num_labels`` without giving ``id2label`` resets the label names to ``LABEL_0`` ... .
+
+        Args:
+            changes: field values for the copy.
+
+        Raises:
+            ~albert_core.ConfigError: when the changed fields do not validate.
+
+        Example:
+            >>> config = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16)
+            >>> three = config.copy(num_labels=3)
+            >>> three.id2label, config.num_labels
+            ({0: 'LABEL_0', 1: 'LABEL_1', 2: 'LABEL_2'}, 2)
+        """
         data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if "num_labels" in changes and "id2label" not in changes:
             data["id2label"] = None

@@ -92,7 +92,8 @@ class BaseModelOutput(ModelOutput):
 class PreTrainingOutput(ModelOutput):
     """Pre-training output: masked-LM logits ``[batch, seq, vocab]`` and sentence-order logits ``[batch, 2]``.
 
-    ``loss`` is the sum of the masked-LM and sentence-order cross-entropies when labels are given.
+    ``loss`` is the sum of the masked-LM and sentence-order cross-entropies when both kinds of labels are given,
+    and the one part whose labels are given otherwise.
     """
 
     loss: Any = None

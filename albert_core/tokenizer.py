@@ -387,6 +387,24 @@ class AlbertTokenizer:
         """Write ``spiece.model``, ``tokenizer_config.json`` and ``special_tokens_map.json`` (each file atomically).
 
         The layout is the one Hugging Face uses, so ``transformers.AlbertTokenizer.from_pretrained`` reads it.
+
+        Args:
+            save_directory: the output directory (created if needed).
+
+        Returns:
+            the paths of ``tokenizer_config.json``, ``special_tokens_map.json`` and ``spiece.model``, in that order.
+
+        Raises:
+            ~albert_core.TokenizerError: when ``save_directory`` is an existing file.
+
+        Example:
+            >>> import os, tempfile
+            >>> tok = AlbertTokenizer(train_sentencepiece(["a b c d e"] * 20, tempfile.mkdtemp(), vocab_size=20))
+            >>> d = tempfile.mkdtemp()
+            >>> [os.path.basename(path) for path in tok.save_pretrained(d)]
+            ['tokenizer_config.json', 'special_tokens_map.json', 'spiece.model']
+            >>> AlbertTokenizer.from_pretrained(d).encode("a b c") == tok.encode("a b c")
+            True
         """
         directory = Path(save_directory)
         if directory.exists() and not directory.is_dir():
@@ -408,7 +426,25 @@ class AlbertTokenizer:
         return (str(config_file), str(map_file), vocab)
 
     def save_vocabulary(self, save_directory: Union[str, os.PathLike[str]], filename_prefix: str | None = None) -> tuple[str]:
-        """Write the SentencePiece model to ``<directory>/[<prefix>-]spiece.model`` atomically; return its path."""
+        """Write the SentencePiece model to ``<directory>/[<prefix>-]spiece.model`` atomically.
+
+        Args:
+            save_directory: an existing directory.
+            filename_prefix: put ``<prefix>-`` in front of the file name.
+
+        Returns:
+            a one-element tuple with the path of the written file.
+
+        Raises:
+            ~albert_core.TokenizerError: when ``save_directory`` is not an existing directory.
+
+        Example:
+            >>> import os, tempfile
+            >>> tok = AlbertTokenizer(train_sentencepiece(["a b c d e"] * 20, tempfile.mkdtemp(), vocab_size=20))
+            >>> (path,) = tok.save_vocabulary(tempfile.mkdtemp(), filename_prefix="copy")
+            >>> os.path.basename(path)
+            'copy-spiece.model'
+        """
         directory = Path(save_directory)
         if not directory.is_dir():
             raise TokenizerError(f"save_vocabulary needs an existing directory, got {directory}")
@@ -421,14 +457,38 @@ class AlbertTokenizer:
 
     @property
     def vocab_size(self) -> int:
-        """Size of the SentencePiece vocabulary (without special tokens added after it)."""
+        """Size of the SentencePiece vocabulary (without special tokens added after it).
+
+        The vocabulary properties and methods (:attr:`vocab_size`, :meth:`get_vocab`, :attr:`special_tokens_map`,
+        :attr:`all_special_tokens`, :attr:`all_special_ids`, :meth:`num_special_tokens_to_add`) on a tiny model,
+        whose SentencePiece vocabulary already holds every special token:
+
+        >>> import tempfile
+        >>> tok = AlbertTokenizer(train_sentencepiece(["a b c d e"] * 20, tempfile.mkdtemp(), vocab_size=20))
+        >>> tok.vocab_size, len(tok.get_vocab())
+        (20, 20)
+        >>> [tok.get_vocab()[t] for t in ("<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]")]
+        [0, 1, 2, 3, 4]
+        >>> tok.special_tokens_map["cls_token"], tok.special_tokens_map["mask_token"]
+        ('[CLS]', '[MASK]')
+        >>> tok.all_special_tokens
+        ['[CLS]', '[SEP]', '<unk>', '<pad>', '[MASK]']
+        >>> tok.all_special_ids
+        [2, 3, 1, 0, 4]
+        >>> tok.num_special_tokens_to_add(), tok.num_special_tokens_to_add(pair=True)
+        (2, 3)
+        """
         return self._sp_size
 
     def __len__(self) -> int:
         return self._total_size
 
     def get_vocab(self) -> dict[str, int]:
-        """Map every piece (and added special token) to its id."""
+        """Map every piece (and added special token) to its id.
+
+        Returns:
+            a new ``{piece: id}`` dict; see :attr:`vocab_size` for an example.
+        """
         vocab = {self.sp_model.id_to_piece(i): i for i in range(self._sp_size)}
         vocab.update(self._added_encoder)
         return vocab
@@ -511,17 +571,21 @@ class AlbertTokenizer:
 
     @property
     def special_tokens_map(self) -> dict[str, str]:
-        """The special tokens by role (``bos_token``, ``cls_token``, ...), as saved in ``special_tokens_map.json``."""
+        """The special tokens by role (``bos_token``, ``cls_token``, ...), as saved in ``special_tokens_map.json``.
+
+        A new dict on each access; see :attr:`vocab_size` for an example.
+        """
         return dict(self._special)
 
     @property
     def all_special_tokens(self) -> list[str]:
-        """The distinct special-token strings."""
+        """The distinct special-token strings, in the order ``bos, eos, unk, sep, pad, cls, mask`` with repeats
+        dropped (``[CLS]`` and ``[SEP]`` each play two roles); see :attr:`vocab_size` for an example."""
         return list(dict.fromkeys(self._special[k] for k in _SPECIAL_KEYS))
 
     @property
     def all_special_ids(self) -> list[int]:
-        """Ids of :attr:`all_special_tokens`, in the same order."""
+        """Ids of :attr:`all_special_tokens`, in the same order; see :attr:`vocab_size` for an example."""
         return [self._added_encoder[t] for t in self.all_special_tokens]
 
     def convert_tokens_to_ids(self, tokens: Union[str, Sequence[str]]) -> Union[int, list[int]]:
@@ -1000,7 +1064,15 @@ class AlbertTokenizer:
         return first + [1] * (len(token_ids_1) + 1)
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
-        """How many special tokens :meth:`build_inputs_with_special_tokens` adds: 2 (``[CLS] A [SEP]``), 3 for a pair."""
+        """How many special tokens :meth:`build_inputs_with_special_tokens` adds.
+
+        Args:
+            pair: count for a pair of sequences.
+
+        Returns:
+            2 for one sequence (``[CLS] A [SEP]``), 3 for a pair (``[CLS] A [SEP] B [SEP]``); see :attr:`vocab_size`
+            for an example.
+        """
         return 3 if pair else 2
 
     def encode(
@@ -1248,7 +1320,25 @@ class AlbertTokenizer:
     def batch_decode(
         self, sequences: Sequence[Sequence[int]], skip_special_tokens: bool = False, clean_up_tokenization_spaces: bool = True
     ) -> list[str]:
-        """:meth:`decode` for each sequence of a batch (lists, or a 2-D array / tensor)."""
+        """:meth:`decode` for each sequence of a batch.
+
+        Args:
+            sequences: a list of id lists, or a 2-D numpy array / tensor ``[batch, seq]`` (anything with
+                ``tolist()``).
+            skip_special_tokens, clean_up_tokenization_spaces: as in :meth:`decode`.
+
+        Returns:
+            one string per sequence.
+
+        Example:
+            >>> import tempfile
+            >>> tok = AlbertTokenizer(train_sentencepiece(["a b c d e"] * 20, tempfile.mkdtemp(), vocab_size=20))
+            >>> tok.batch_decode([tok.encode("a b"), tok.encode("c d e")], skip_special_tokens=True)
+            ['a b', 'c d e']
+            >>> import numpy as np
+            >>> tok.batch_decode(np.array([tok.encode("a b"), tok.encode("c d")]))
+            ['[CLS] a b[SEP]', '[CLS] c d[SEP]']
+        """
         if hasattr(sequences, "tolist"):
             sequences = sequences.tolist()
         return [self.decode(s, skip_special_tokens, clean_up_tokenization_spaces) for s in sequences]

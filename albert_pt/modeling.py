@@ -307,7 +307,28 @@ class AlbertTransformer(nn.Module):
 class AlbertPreTrainedModel(nn.Module):
     """Base of every ALBERT model: weight initialisation and checkpoint loading/saving in canonical names.
 
-    Subclasses set :attr:`head` and build their modules in ``__init__``.
+    Subclasses set :attr:`head` and build their modules in ``__init__``. Not meant to be built directly; use
+    :class:`AlbertModel` or one of the task heads.
+
+    Args:
+        config: the model configuration; validated again here.
+
+    Raises:
+        ~albert_core.ConfigError: when ``config`` is not an :class:`~albert_core.AlbertConfig` or does not validate.
+
+    Example:
+        >>> from albert_core import AlbertConfig, ConfigError
+        >>> from albert_pt import AlbertForMaskedLM, AlbertModel, AlbertPreTrainedModel
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = AlbertForMaskedLM(cfg)
+        >>> isinstance(model, AlbertPreTrainedModel), model.head.value, model.config is cfg, model.load_report
+        (True, 'masked_lm', True, None)
+        >>> try:
+        ...     AlbertModel({"hidden_size": 8})
+        ... except ConfigError as exc:
+        ...     print(exc)
+        expected an albert_core.AlbertConfig, got dict
     """
 
     #: the task head this class implements (decides the canonical tensor set, see ``canonical_specs``)
@@ -339,8 +360,28 @@ class AlbertPreTrainedModel(nn.Module):
     def init_weights(self, skip_backbone: bool = False) -> None:
         """(Re-)initialise parameters as the original ALBERT does (truncated normal, zero biases, LayerNorm 1/0).
 
-        ``skip_backbone=True`` leaves the ``albert`` sub-module alone (the heads use it after building a backbone
-        that has initialised itself).
+        Dense kernels and embedding tables are drawn from a normal distribution with standard deviation
+        ``config.initializer_range``, truncated at two standard deviations; the masked-LM output bias is zeroed.
+
+        Args:
+            skip_backbone: leave the ``albert`` sub-module alone (the heads use it after building a backbone that
+                has initialised itself).
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> from albert_pt import AlbertModel
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertModel(cfg)
+            >>> with torch.no_grad():
+            ...     _ = model.embeddings.LayerNorm.weight.fill_(5.0)
+            >>> model.init_weights()
+            >>> bool((model.embeddings.LayerNorm.weight == 1).all()), bool((model.pooler.bias == 0).all())
+            (True, True)
+            >>> bool(model.get_input_embeddings().weight.abs().max() <= 2 * cfg.initializer_range)
+            True
         """
         backbone = getattr(self, "albert", None) if skip_backbone else None
         skipped = set(backbone.modules()) if isinstance(backbone, nn.Module) else set()
@@ -370,7 +411,17 @@ class AlbertPreTrainedModel(nn.Module):
                 module.gradient_checkpointing = True
 
     def gradient_checkpointing_disable(self) -> None:
-        """Store activations again (the default)."""
+        """Store activations again (the default); undoes :meth:`gradient_checkpointing_enable`.
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertModel
+        >>> model = AlbertModel(AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                                  num_attention_heads=2, intermediate_size=16))
+        >>> model.gradient_checkpointing_enable()
+        >>> model.gradient_checkpointing_disable()
+        >>> model.encoder.gradient_checkpointing
+        False
+        """
         for module in self.modules():
             if isinstance(module, AlbertTransformer):
                 module.gradient_checkpointing = False
@@ -545,7 +596,19 @@ class AlbertModel(AlbertPreTrainedModel):
         self.init_weights()
 
     def get_input_embeddings(self) -> nn.Embedding:
-        """The word-embedding table ``[vocab_size, embedding_size]``."""
+        """The word-embedding table, an :class:`torch.nn.Embedding` with weight ``[vocab_size, embedding_size]``.
+
+        The masked-LM decoder of the heads reuses this table (tied weights).
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertModel
+        >>> model = AlbertModel(AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=16, num_hidden_layers=1,
+        ...                                  num_attention_heads=2, intermediate_size=16))
+        >>> tuple(model.get_input_embeddings().weight.shape)
+        (20, 8)
+        >>> model.get_input_embeddings() is model.embeddings.word_embeddings
+        True
+        """
         return self.embeddings.word_embeddings
 
     def _head_mask(self, head_mask: torch.Tensor | None) -> torch.Tensor | None:
@@ -569,18 +632,50 @@ class AlbertModel(AlbertPreTrainedModel):
     ) -> BaseModelOutput:
         """Run the backbone.
 
+        ``B`` is the batch size, ``S`` the sequence length, ``E`` ``embedding_size``, ``H`` ``hidden_size`` and ``L``
+        ``num_hidden_layers``.
+
         Args:
-            input_ids: ``[B, S]`` token ids in ``[0, vocab_size)`` (or give ``inputs_embeds`` ``[B, S, E]``).
-            attention_mask: ``[B, S]``, 1 for real tokens and 0 for padding (default all ones).
-            token_type_ids: ``[B, S]`` segment ids (default zeros).
-            position_ids: ``[B, S]`` positions (default ``0..S-1``).
-            head_mask: ``[heads]`` or ``[num_hidden_layers, heads]`` multipliers of the attention probabilities.
-            output_attentions: also return every layer's attention probabilities ``[B, heads, S, S]``.
-            output_hidden_states: also return the projected embeddings and every layer's output ``[B, S, H]``.
+            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``. Give exactly one of
+                ``input_ids`` and ``inputs_embeds``.
+            attention_mask: ``[B, S]`` (integer, bool or float), 1 for real tokens and 0 for padding (default all
+                ones).
+            token_type_ids: integer ``[B, S]`` segment ids in ``[0, type_vocab_size)`` (default zeros).
+            position_ids: integer ``[B, S]`` positions in ``[0, max_position_embeddings)`` (default ``0 .. S-1``).
+            head_mask: float ``[heads]`` or ``[L, heads]`` multipliers of the attention probabilities (row ``l``
+                for layer ``l``; 0 switches a head off).
+            inputs_embeds: float ``[B, S, E]`` word embeddings to use instead of looking up ``input_ids``.
+            output_attentions: also return the attention probabilities of every block run.
+            output_hidden_states: also return the projected embeddings and every layer's output.
 
         Returns:
-            :class:`~albert_core.outputs.BaseModelOutput` with ``last_hidden_state`` ``[B, S, H]`` and
-            ``pooler_output`` ``[B, H]`` (``None`` without a pooler).
+            :class:`~albert_core.outputs.BaseModelOutput` with
+
+            - ``last_hidden_state``: ``[B, S, H]``;
+            - ``pooler_output``: ``[B, H]``, ``tanh(dense(last_hidden_state[:, 0]))`` (``None`` without a pooler);
+            - ``hidden_states``: with ``output_hidden_states``, a tuple of ``L + 1`` tensors ``[B, S, H]``;
+            - ``attentions``: with ``output_attentions``, a tuple of ``L * inner_group_num`` tensors
+              ``[B, heads, S, S]``.
+
+        Raises:
+            ~albert_core.InputError: for inconsistent shapes or ids out of range.
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertModel(cfg).eval()
+            >>> ids = torch.tensor([[2, 5, 7, 3], [2, 6, 3, 0]])
+            >>> mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+            >>> out = model(ids, attention_mask=mask, output_attentions=True, output_hidden_states=True)
+            >>> tuple(out.last_hidden_state.shape), tuple(out.pooler_output.shape)
+            ((2, 4, 8), (2, 8))
+            >>> len(out.hidden_states), tuple(out.attentions[0].shape)
+            (2, (2, 2, 4, 4))
+            >>> out.attentions[0][1, :, :, 3].abs().max().item()  # the padded key gets no attention
+            0.0
         """
         check_model_inputs(self.config, _shape(input_ids), _shape(attention_mask), _shape(token_type_ids),
                            _shape(position_ids), _shape(inputs_embeds), _shape(head_mask))
@@ -636,8 +731,23 @@ _COMMON_ARGS = """
 
 @dataclass(eq=False)
 class AlbertForPreTrainingOutput(PreTrainingOutput):
-    """Output of :class:`AlbertForPreTraining`: ``loss``, ``prediction_logits`` ``[B, S, vocab]``, ``sop_logits``
-    ``[B, 2]``, and optionally ``hidden_states`` / ``attentions``."""
+    """Output of :meth:`AlbertForPreTraining.forward`; the fields of :class:`~albert_core.outputs.PreTrainingOutput`.
+
+    - ``loss``: float32 scalar, present when ``labels`` and/or ``sentence_order_label`` were given;
+    - ``prediction_logits``: ``[B, S, vocab_size]`` masked-LM logits;
+    - ``sop_logits``: ``[B, 2]`` sentence-order logits (0: in order, 1: swapped);
+    - ``hidden_states`` / ``attentions``: as in :class:`~albert_core.outputs.BaseModelOutput`, when requested.
+
+    Fields are attributes, keys (only the set ones) and positions (unset fields skipped):
+
+    >>> import torch
+    >>> from albert_pt import AlbertForPreTrainingOutput
+    >>> out = AlbertForPreTrainingOutput(prediction_logits=torch.zeros(1, 4, 20), sop_logits=torch.zeros(1, 2))
+    >>> list(out.keys()), out.loss is None
+    (['prediction_logits', 'sop_logits'], True)
+    >>> out[1] is out.sop_logits is out["sop_logits"]
+    True
+    """
 
 
 class AlbertForPreTraining(AlbertPreTrainedModel):
@@ -669,14 +779,35 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         """Masked-LM and sentence-order logits.
 
         Args:
-            labels: ``[B, S]`` masked-LM targets, -100 where no loss is taken.
-            sentence_order_label: ``[B]``, 0 for the original order, 1 for swapped segments.
-            (others): as in :meth:`AlbertModel.forward`.
+            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
+                ``inputs_embeds``.
+            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
+                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
+                float ``[B, S, E]``).
+            labels: integer ``[B, S]`` masked-LM target ids, -100 where no loss is taken.
+            sentence_order_label: integer ``[B]``, 0 for the original order, 1 for swapped segments.
+            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
+                (shapes as in :meth:`AlbertModel.forward`).
 
         Returns:
-            :class:`AlbertForPreTrainingOutput`; ``loss`` (MLM cross-entropy + SOP cross-entropy) when both label
-            tensors are given, the MLM loss alone with only ``labels``, the SOP loss alone with only
-            ``sentence_order_label``.
+            :class:`AlbertForPreTrainingOutput` with ``prediction_logits`` ``[B, S, vocab_size]`` and ``sop_logits``
+            ``[B, 2]``. ``loss`` (float32 scalar) is the MLM cross-entropy plus the SOP cross-entropy when both
+            label tensors are given, the MLM loss alone with only ``labels``, the SOP loss alone with only
+            ``sentence_order_label``, and ``None`` without labels.
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertForPreTraining(cfg).eval()
+            >>> order = torch.tensor([0, 1])
+            >>> out = model(torch.tensor([[2, 5, 7, 3], [2, 7, 5, 3]]), sentence_order_label=order)
+            >>> tuple(out.prediction_logits.shape), tuple(out.sop_logits.shape)
+            ((2, 4, 20), (2, 2))
+            >>> bool(torch.allclose(out.loss, torch.nn.functional.cross_entropy(out.sop_logits, order)))  # SOP only
+            True
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
@@ -719,11 +850,38 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
                 output_hidden_states=False) -> MaskedLMOutput:
-        """Vocabulary logits ``[B, S, vocab_size]``; ``loss`` is the cross-entropy over labels != -100.
+        """Vocabulary logits for every position.
 
         Args:
-            labels: ``[B, S]`` target ids, -100 where no loss is taken.
-            (others): as in :meth:`AlbertModel.forward`.
+            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
+                ``inputs_embeds``.
+            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
+                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
+                float ``[B, S, E]``).
+            labels: integer ``[B, S]`` target ids, -100 where no loss is taken.
+            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
+                (shapes as in :meth:`AlbertModel.forward`).
+
+        Returns:
+            :class:`~albert_core.outputs.MaskedLMOutput` with ``logits`` ``[B, S, vocab_size]`` and, with
+            ``labels``, ``loss``: the float32 mean cross-entropy over the positions whose label is not -100 (0 when
+            there are none).
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertForMaskedLM(cfg).eval()
+            >>> ids = torch.tensor([[2, 4, 7, 3]])  # 4 is [MASK] in the ALBERT vocabulary
+            >>> out = model(ids, labels=torch.tensor([[-100, 9, -100, -100]]))
+            >>> tuple(out.logits.shape)
+            (1, 4, 20)
+            >>> bool(torch.allclose(out.loss, torch.nn.functional.cross_entropy(out.logits[0, 1:2], torch.tensor([9]))))
+            True
+            >>> model(ids, labels=torch.full((1, 4), -100)).loss.item()  # nothing to learn from: 0, not NaN
+            0.0
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
@@ -762,12 +920,39 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
                 output_hidden_states=False) -> SequenceClassifierOutput:
-        """Class logits ``[B, num_labels]``.
+        """Class logits from the pooled first token.
 
         Args:
-            labels: ``[B]`` class ids (single-label), ``[B, num_labels]`` floats (multi-label), or ``[B]`` /
-                ``[B, 1]`` floats (regression).
-            (others): as in :meth:`AlbertModel.forward`.
+            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
+                ``inputs_embeds``.
+            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
+                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
+                float ``[B, S, E]``).
+            labels: integer ``[B]`` class ids (single-label, -100 ignored), float ``[B, num_labels]`` multi-hot
+                targets (multi-label), or float ``[B]`` / ``[B, 1]`` targets (regression, ``num_labels == 1``);
+                :meth:`~albert_core.AlbertConfig.infer_problem_type` picks the loss unless ``problem_type`` is set.
+            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
+                (shapes as in :meth:`AlbertModel.forward`).
+
+        Returns:
+            :class:`~albert_core.outputs.SequenceClassifierOutput` with ``logits`` ``[B, num_labels]`` and, with
+            ``labels``, ``loss`` (float32 scalar: cross-entropy, binary cross-entropy with logits, or mean squared
+            error).
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertForSequenceClassification(cfg).eval()
+            >>> targets = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])  # float labels: multi-label
+            >>> out = model(torch.tensor([[2, 5, 7, 3], [2, 6, 3, 0]]), labels=targets)
+            >>> tuple(out.logits.shape)
+            (2, 3)
+            >>> bce = torch.nn.functional.binary_cross_entropy_with_logits(out.logits, targets)
+            >>> bool(torch.allclose(out.loss, bce))
+            True
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
@@ -823,13 +1008,36 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
                 output_hidden_states=False) -> MultipleChoiceOutput:
-        """Choice logits ``[B, num_choices]``.
+        """One score per choice; each choice is encoded as its own sequence of a ``[B * num_choices, S]`` batch.
 
         Args:
-            input_ids, attention_mask, token_type_ids, position_ids: ``[B, num_choices, S]``.
-            inputs_embeds: ``[B, num_choices, S, E]`` instead of ``input_ids``.
-            labels: ``[B]`` index of the right choice.
-            (others): as in :meth:`AlbertModel.forward`.
+            input_ids: integer ``[B, num_choices, S]`` token ids; or give ``inputs_embeds``.
+            attention_mask, token_type_ids, position_ids: ``[B, num_choices, S]``, as in :meth:`AlbertModel.forward`.
+            head_mask: float ``[heads]`` or ``[L, heads]``, as in :meth:`AlbertModel.forward`.
+            inputs_embeds: float ``[B, num_choices, S, E]`` instead of ``input_ids``.
+            labels: integer ``[B]`` index of the right choice (-100 ignored).
+            output_attentions, output_hidden_states: bool; fill ``attentions`` (tensors
+                ``[B * num_choices, heads, S, S]``) / ``hidden_states`` (``[B * num_choices, S, H]``), which belong
+                to the flattened batch.
+
+        Returns:
+            :class:`~albert_core.outputs.MultipleChoiceOutput` with ``logits`` ``[B, num_choices]`` and, with
+            ``labels``, the float32 cross-entropy ``loss``.
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertForMultipleChoice(cfg).eval()
+            >>> ids = torch.tensor([[[2, 5, 3], [2, 6, 3]]])  # 1 question, 2 choices, 3 tokens each
+            >>> out = model(ids, attention_mask=torch.ones_like(ids), labels=torch.tensor([1]),
+            ...             output_hidden_states=True)
+            >>> tuple(out.logits.shape), tuple(out.hidden_states[-1].shape)
+            ((1, 2), (2, 3, 8))
+            >>> bool(torch.allclose(out.loss, torch.nn.functional.cross_entropy(out.logits, torch.tensor([1]))))
+            True
         """
         check_choice_inputs(_shape(input_ids), _shape(inputs_embeds))
         main = input_ids if input_ids is not None else inputs_embeds
@@ -879,11 +1087,36 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
                 output_hidden_states=False) -> TokenClassifierOutput:
-        """Per-token logits ``[B, S, num_labels]``; ``loss`` is the cross-entropy over labels != -100.
+        """Class logits for every token.
 
         Args:
-            labels: ``[B, S]`` class ids, -100 where no loss is taken.
-            (others): as in :meth:`AlbertModel.forward`.
+            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
+                ``inputs_embeds``.
+            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
+                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
+                float ``[B, S, E]``).
+            labels: integer ``[B, S]`` class ids in ``[0, num_labels)``, -100 where no loss is taken (special
+                tokens, padding, continuation pieces).
+            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
+                (shapes as in :meth:`AlbertModel.forward`).
+
+        Returns:
+            :class:`~albert_core.outputs.TokenClassifierOutput` with ``logits`` ``[B, S, num_labels]`` and, with
+            ``labels``, ``loss``: the float32 mean cross-entropy over the tokens whose label is not -100.
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16, num_labels=5)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertForTokenClassification(cfg).eval()
+            >>> labels = torch.tensor([[-100, 1, 4, -100]])
+            >>> out = model(torch.tensor([[2, 5, 7, 3]]), labels=labels)
+            >>> tuple(out.logits.shape)
+            (1, 4, 5)
+            >>> bool(torch.allclose(out.loss, torch.nn.functional.cross_entropy(out.logits[0, 1:3], labels[0, 1:3])))
+            True
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
@@ -919,12 +1152,37 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=False,
                 output_hidden_states=False) -> QuestionAnsweringOutput:
-        """Start and end logits ``[B, S]``.
+        """Span start and end logits for every token.
 
         Args:
-            start_positions, end_positions: ``[B]`` (or ``[B, 1]``) token indices of the answer span; positions
-                outside ``[0, S)`` are clamped to ``S`` and ignored. The loss is the mean of both cross-entropies.
-            (others): as in :meth:`AlbertModel.forward`.
+            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
+                ``inputs_embeds``.
+            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
+                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
+                float ``[B, S, E]``).
+            start_positions, end_positions: integer ``[B]`` (or ``[B, 1]``) token indices of the answer span; both
+                are needed for a loss. Positions outside ``[0, S)`` are clamped to ``S`` and ignored.
+            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
+                (shapes as in :meth:`AlbertModel.forward`).
+
+        Returns:
+            :class:`~albert_core.outputs.QuestionAnsweringOutput` with ``start_logits`` and ``end_logits``, each
+            ``[B, S]``, and, with both position tensors, ``loss``: the float32 mean of the start and end
+            cross-entropies.
+
+        Example:
+            >>> import torch
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> _ = torch.manual_seed(0)
+            >>> model = AlbertForQuestionAnswering(cfg).eval()
+            >>> ids = torch.tensor([[2, 5, 7, 3]])
+            >>> out = model(ids, start_positions=torch.tensor([1]), end_positions=torch.tensor([2]))
+            >>> tuple(out.start_logits.shape), tuple(out.end_logits.shape), out.loss.dtype
+            ((1, 4), (1, 4), torch.float32)
+            >>> model(ids, start_positions=torch.tensor([9]), end_positions=torch.tensor([9])).loss.item()  # outside
+            0.0
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)

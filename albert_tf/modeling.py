@@ -534,7 +534,25 @@ def _to_tensor(x, dtype=None):
 class TFAlbertPreTrainedModel(keras.Model):
     """Base class of every ALBERT Keras model: weight I/O, input checks, Keras training and SavedModel export.
 
-    Subclasses set :attr:`head` and implement ``_forward`` and ``_head_loss``.
+    Subclasses set :attr:`head` and implement ``_forward`` and ``_head_loss``. Not meant to be built directly; use
+    :class:`TFAlbertModel` or one of the task heads. Every variable is created by the constructor, so a new model
+    can be saved, loaded or inspected without a first call.
+
+    Args:
+        config: the model configuration.
+        kwargs: passed to :class:`keras.Model` (``name``, ...).
+
+    Example:
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForQuestionAnswering(cfg)
+        >>> isinstance(model, TFAlbertPreTrainedModel), model.head.value, model.label_keys
+        (True, 'question_answering', ('start_positions', 'end_positions'))
+        >>> from albert_core.weights import canonical_specs
+        >>> names = set(model.canonical_state())  # every tensor exists right after construction
+        >>> model.built, model.load_report is None, names == set(canonical_specs(cfg, model.head))
+        (True, True, True)
     """
 
     #: the task head this class implements (decides the canonical tensor set, see ``canonical_specs``)
@@ -718,18 +736,47 @@ class TFAlbertPreTrainedModel(keras.Model):
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False,
              **extra_labels):
-        """Run the model; see the class docstring for inputs and outputs. A dict first argument is unpacked.
+        """Run the model (``model(...)``). The heads with more label arguments override it; each class docstring
+        says what its labels and outputs are.
 
-        ``labels`` (and the head's other label arguments, e.g. ``sentence_order_label``) add ``loss`` to the output.
+        Args:
+            input_ids: int32/int64 ``[batch, seq]`` token ids in ``[0, vocab_size)`` (numpy arrays, lists and
+                tensors are accepted); or a dict of these arguments, as Keras ``fit`` passes it. Give exactly one of
+                ``input_ids`` and ``inputs_embeds``.
+            attention_mask: ``[batch, seq]``, 1 for tokens to attend to and 0 for padding (default all ones).
+            token_type_ids: integer ``[batch, seq]`` segment ids (default zeros).
+            position_ids: integer ``[batch, seq]`` positions (default ``0 .. seq-1``).
+            head_mask: float ``[heads]`` or ``[num_hidden_layers, heads]`` multipliers of the attention
+                probabilities.
+            inputs_embeds: float ``[batch, seq, embedding_size]`` instead of ``input_ids``.
+            labels: the head's labels (see the class docstring; -100 marks ignored positions); adds ``loss``.
+            output_attentions: also return the ``num_hidden_layers * inner_group_num`` attention-probability
+                tensors ``[batch, heads, seq, seq]``.
+            output_hidden_states: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
+            training: bool; enables dropout.
+            extra_labels: the head's other label arguments (``sentence_order_label``, ...).
 
-        >>> import numpy as np
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> model = TFAlbertForTokenClassification(cfg)
-        >>> out = model({"input_ids": np.array([[2, 5, 3]]), "labels": np.array([[-100, 1, -100]])})
-        >>> tuple(out.logits.shape), out.loss.shape
-        ((1, 3, 2), TensorShape([]))
+        Returns:
+            The head's output container, with float32 logits:
+            :class:`~albert_core.outputs.BaseModelOutput` (:class:`TFAlbertModel`),
+            :class:`~albert_core.outputs.MaskedLMOutput` (``logits`` ``[batch, seq, vocab_size]``),
+            :class:`~albert_core.outputs.SequenceClassifierOutput` (``logits`` ``[batch, num_labels]``),
+            :class:`~albert_core.outputs.MultipleChoiceOutput` (``logits`` ``[batch, num_choices]``) or
+            :class:`~albert_core.outputs.TokenClassifierOutput` (``logits`` ``[batch, seq, num_labels]``); ``loss``
+            is a float32 scalar when labels are given. ``hidden_states`` / ``attentions`` are tuples when requested.
+
+        Raises:
+            ~albert_core.InputError: for inconsistent shapes, float ids, or (when executing eagerly) ids out of range.
+
+        Example:
+            >>> import numpy as np
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> model = TFAlbertForTokenClassification(cfg)
+            >>> out = model({"input_ids": np.array([[2, 5, 3]]), "labels": np.array([[-100, 1, -100]])})
+            >>> tuple(out.logits.shape), out.loss.shape
+            ((1, 3, 2), TensorShape([]))
         """
         kwargs = dict(attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
                       head_mask=head_mask, inputs_embeds=inputs_embeds, labels=labels, **extra_labels)
@@ -866,7 +913,22 @@ class TFAlbertPreTrainedModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        """Rebuild a freshly initialised model from :meth:`get_config` output (see there for an example)."""
+        """Rebuild a freshly initialised model (new weights) from :meth:`get_config` output.
+
+        Args:
+            config: a dict ``{"config": AlbertConfig.to_dict()}``, as :meth:`get_config` returns it.
+
+        Returns:
+            an instance of ``cls`` built from that configuration.
+
+        Example:
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
+            >>> clone = TFAlbertForSequenceClassification.from_config({"config": cfg.to_dict()})
+            >>> type(clone).__name__, clone.config == cfg
+            ('TFAlbertForSequenceClassification', True)
+        """
         return cls(AlbertConfig.from_dict(config["config"]))
 
 
@@ -921,7 +983,22 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
 
 @dataclass(eq=False)
 class TFAlbertForPreTrainingOutput(PreTrainingOutput):
-    """Output of :class:`TFAlbertForPreTraining` (the fields of :class:`~albert_core.outputs.PreTrainingOutput`)."""
+    """Output of :class:`TFAlbertForPreTraining` (the fields of :class:`~albert_core.outputs.PreTrainingOutput`).
+
+    - ``loss``: float32 scalar, present when ``labels`` and/or ``sentence_order_label`` were given;
+    - ``prediction_logits``: float32 ``[batch, seq, vocab_size]`` masked-LM logits;
+    - ``sop_logits``: float32 ``[batch, 2]`` sentence-order logits (0: in order, 1: swapped);
+    - ``hidden_states`` / ``attentions``: as in :class:`~albert_core.outputs.BaseModelOutput`, when requested.
+
+    It is a mapping of its set fields, so ``tf.nest`` (and ``tf.function``) can flatten and rebuild it:
+
+    >>> import tensorflow as tf
+    >>> out = TFAlbertForPreTrainingOutput(prediction_logits=tf.zeros([1, 4, 20]), sop_logits=tf.zeros([1, 2]))
+    >>> list(out.keys()), out.loss is None, out[1] is out.sop_logits
+    (['prediction_logits', 'sop_logits'], True, True)
+    >>> type(tf.nest.map_structure(lambda t: t + 1, out)).__name__
+    'TFAlbertForPreTrainingOutput'
+    """
 
 
 class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
@@ -951,7 +1028,45 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, labels=None, sentence_order_label=None, output_attentions=False,
              output_hidden_states=False, training=False):
-        """Run the model; see the class docstring."""
+        """Masked-LM and sentence-order logits (``model(...)``).
+
+        Args:
+            input_ids: int32/int64 ``[batch, seq]`` token ids in ``[0, vocab_size)`` (numpy arrays, lists and
+                tensors are accepted); or a dict of these arguments, as Keras ``fit`` passes it. Give exactly one of
+                ``input_ids`` and ``inputs_embeds``.
+            attention_mask: ``[batch, seq]``, 1 for tokens to attend to and 0 for padding (default all ones).
+            token_type_ids: integer ``[batch, seq]`` segment ids (default zeros).
+            position_ids: integer ``[batch, seq]`` positions (default ``0 .. seq-1``).
+            head_mask: float ``[heads]`` or ``[num_hidden_layers, heads]`` multipliers of the attention
+                probabilities.
+            inputs_embeds: float ``[batch, seq, embedding_size]`` instead of ``input_ids``.
+            labels: integer ``[batch, seq]`` masked-LM target ids, -100 where no loss is taken.
+            sentence_order_label: integer ``[batch]``, 0 for segments in their original order, 1 for swapped.
+            output_attentions: also return the ``num_hidden_layers * inner_group_num`` attention-probability
+                tensors ``[batch, heads, seq, seq]``.
+            output_hidden_states: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
+            training: bool; enables dropout.
+
+        Returns:
+            :class:`TFAlbertForPreTrainingOutput` with ``prediction_logits`` ``[batch, seq, vocab_size]`` and
+            ``sop_logits`` ``[batch, 2]`` (float32). ``loss`` (float32 scalar) is the masked-LM cross-entropy plus
+            the sentence-order cross-entropy, or the one part whose labels were given, or ``None`` without labels.
+
+        Example:
+            >>> import keras, numpy as np, tensorflow as tf
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> keras.utils.set_random_seed(0)
+            >>> model = TFAlbertForPreTraining(cfg)
+            >>> order = np.array([0, 1])
+            >>> out = model(np.array([[2, 5, 7, 3], [2, 7, 5, 3]]), sentence_order_label=order)
+            >>> tuple(out.prediction_logits.shape), tuple(out.sop_logits.shape), out.sop_logits.dtype.name
+            ((2, 4, 20), (2, 2), 'float32')
+            >>> sop = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(order, out.sop_logits))
+            >>> bool(np.isclose(out.loss, sop))  # only the sentence-order part: no masked-LM labels given
+            True
+        """
         return super().call(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
                             labels=labels, sentence_order_label=sentence_order_label,
@@ -1191,7 +1306,48 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=False,
              output_hidden_states=False, training=False):
-        """Run the model; see the class docstring. ``labels`` is not used: pass start/end positions."""
+        """Span start and end logits for every token (``model(...)``).
+
+        Args:
+            input_ids: int32/int64 ``[batch, seq]`` token ids in ``[0, vocab_size)`` (numpy arrays, lists and
+                tensors are accepted); or a dict of these arguments, as Keras ``fit`` passes it. Give exactly one of
+                ``input_ids`` and ``inputs_embeds``.
+            attention_mask: ``[batch, seq]``, 1 for tokens to attend to and 0 for padding (default all ones).
+            token_type_ids: integer ``[batch, seq]`` segment ids (default zeros).
+            position_ids: integer ``[batch, seq]`` positions (default ``0 .. seq-1``).
+            head_mask: float ``[heads]`` or ``[num_hidden_layers, heads]`` multipliers of the attention
+                probabilities.
+            inputs_embeds: float ``[batch, seq, embedding_size]`` instead of ``input_ids``.
+            start_positions, end_positions: integer ``[batch]`` (or ``[batch, 1]``) token indices of the answer
+                span; give both for a loss. Positions are clamped to ``[0, seq]`` and those equal to ``seq`` (outside
+                the sequence) are ignored. ``labels`` is not an argument of this head.
+            output_attentions: also return the ``num_hidden_layers * inner_group_num`` attention-probability
+                tensors ``[batch, heads, seq, seq]``.
+            output_hidden_states: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
+            training: bool; enables dropout.
+
+        Returns:
+            :class:`~albert_core.outputs.QuestionAnsweringOutput` with float32 ``start_logits`` and ``end_logits``,
+            each ``[batch, seq]``; with both position tensors, ``loss``: the float32 mean of the start and end
+            cross-entropies.
+
+        Raises:
+            ~albert_core.InputError: when only one of ``start_positions`` and ``end_positions`` is given.
+
+        Example:
+            >>> import keras, numpy as np, tensorflow as tf
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> keras.utils.set_random_seed(0)
+            >>> model = TFAlbertForQuestionAnswering(cfg)
+            >>> ids = np.array([[2, 5, 7, 3]])
+            >>> out = model(ids, start_positions=np.array([1]), end_positions=np.array([2]))
+            >>> tuple(out.start_logits.shape), tuple(out.end_logits.shape), out.loss.shape
+            ((1, 4), (1, 4), TensorShape([]))
+            >>> float(model(ids, start_positions=np.array([9]), end_positions=np.array([9])).loss)  # outside: ignored
+            0.0
+        """
         return super().call(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
                             output_attentions=output_attentions, output_hidden_states=output_hidden_states,

@@ -723,12 +723,6 @@ class AlbertSOPHead(nn.Module):
         return self.classifier(pooled)
 
 
-_COMMON_ARGS = """
-        Args:
-            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-            output_attentions, output_hidden_states: as in :meth:`AlbertModel.forward`."""
-
-
 @dataclass(eq=False)
 class AlbertForPreTrainingOutput(PreTrainingOutput):
     """Output of :meth:`AlbertForPreTraining.forward`; the fields of :class:`~albert_core.outputs.PreTrainingOutput`.

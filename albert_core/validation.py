@@ -94,8 +94,19 @@ def check_id_range(name: str, low: int, high: int, limit: int, limit_name: str) 
         raise InputError(f"{name} contains id {high}, outside [0, {limit_name}={limit})")
 
 
-def check_choice_inputs(input_ids: Shape, inputs_embeds: Shape = None) -> None:
-    """Multiple-choice inputs are ``[batch, num_choices, seq]`` (or embeddings ``[batch, num_choices, seq, E]``)."""
+def check_choice_inputs(
+    input_ids: Shape,
+    inputs_embeds: Shape = None,
+    attention_mask: Shape = None,
+    token_type_ids: Shape = None,
+    position_ids: Shape = None,
+) -> None:
+    """Multiple-choice inputs are ``[batch, num_choices, seq]`` (or embeddings ``[batch, num_choices, seq, E]``).
+
+    ``attention_mask``, ``token_type_ids`` and ``position_ids`` must have the same ``[batch, num_choices, seq]``
+    shape as the main input. After this check the backends flatten every input to ``[batch * num_choices, seq]``
+    and run :func:`check_model_inputs` on the flat shapes.
+    """
     if input_ids is not None and len(input_ids) != 3:
         raise InputError(
             f"multiple-choice input_ids must have shape [batch, num_choices, seq], got {_fmt(input_ids)}"
@@ -105,6 +116,32 @@ def check_choice_inputs(input_ids: Shape, inputs_embeds: Shape = None) -> None:
             "multiple-choice inputs_embeds must have shape [batch, num_choices, seq, embedding_size], "
             f"got {_fmt(inputs_embeds)}"
         )
+    main = input_ids if input_ids is not None else inputs_embeds
+    if main is None:
+        return
+    for name, shape in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids),
+                        ("position_ids", position_ids)):
+        if shape is not None and (len(shape) != 3 or not all(_same(a, b) for a, b in zip(shape, main[:3]))):
+            raise InputError(
+                f"multiple-choice {name} must have shape [batch, num_choices, seq] = {_fmt(main[:3])} like the "
+                f"inputs, got {_fmt(shape)}"
+            )
+
+
+def id_inputs(config: AlbertConfig) -> tuple[tuple[str, int, str], ...]:
+    """The id inputs of a model, each with its exclusive upper bound and the config field that sets it.
+
+    Both backends check these ranges (with :func:`check_id_range`) whenever tensor values are available.
+
+    >>> from albert_core import AlbertConfig
+    >>> [name for name, _, _ in id_inputs(AlbertConfig())]
+    ['input_ids', 'token_type_ids', 'position_ids']
+    """
+    return (
+        ("input_ids", config.vocab_size, "vocab_size"),
+        ("token_type_ids", config.type_vocab_size, "type_vocab_size"),
+        ("position_ids", config.max_position_embeddings, "max_position_embeddings"),
+    )
 
 
 def check_labels_shape(name: str, labels: Shape, expected: Sequence[int | None]) -> None:

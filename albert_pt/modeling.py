@@ -89,6 +89,7 @@ from albert_core.validation import (
     check_id_range,
     check_labels_shape,
     check_model_inputs,
+    id_inputs,
 )
 from albert_core.weights import BACKBONE_PREFIX, Head, LoadReport, canonical_specs, match_state
 
@@ -534,12 +535,9 @@ class AlbertPreTrainedModel(nn.Module):
     # ------------------------------------------------------------------ input validation
 
     def _check_ids(self, input_ids, token_type_ids, position_ids) -> None:
-        config = self.config
-        for name, tensor, limit, limit_name in (
-            ("input_ids", input_ids, config.vocab_size, "vocab_size"),
-            ("token_type_ids", token_type_ids, config.type_vocab_size, "type_vocab_size"),
-            ("position_ids", position_ids, config.max_position_embeddings, "max_position_embeddings"),
-        ):
+        tensors = {"input_ids": input_ids, "token_type_ids": token_type_ids, "position_ids": position_ids}
+        for name, limit, limit_name in id_inputs(self.config):
+            tensor = tensors[name]
             if tensor is None:
                 continue
             if tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool:
@@ -1033,17 +1031,13 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
             >>> bool(torch.allclose(out.loss, torch.nn.functional.cross_entropy(out.logits, torch.tensor([1]))))
             True
         """
-        check_choice_inputs(_shape(input_ids), _shape(inputs_embeds))
+        check_choice_inputs(_shape(input_ids), _shape(inputs_embeds), _shape(attention_mask),
+                            _shape(token_type_ids), _shape(position_ids))
         main = input_ids if input_ids is not None else inputs_embeds
         batch, choices = main.shape[0], main.shape[1]
 
         def flat(t):
-            if t is None:
-                return None
-            if t.ndim != 3 or tuple(t.shape[:2]) != (batch, choices):
-                raise InputError(f"multiple-choice inputs must be [batch={batch}, num_choices={choices}, seq], "
-                                 f"got {list(t.shape)}")
-            return t.reshape(batch * choices, t.shape[-1])
+            return None if t is None else t.reshape(batch * choices, t.shape[-1])
 
         embeds = None if inputs_embeds is None else inputs_embeds.reshape(batch * choices, *inputs_embeds.shape[2:])
         out = self.albert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),

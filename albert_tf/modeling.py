@@ -52,6 +52,7 @@ from albert_core.validation import (
     check_id_range,
     check_labels_shape,
     check_model_inputs,
+    id_inputs,
 )
 from albert_core.weights import (
     Head,
@@ -604,23 +605,15 @@ class TFAlbertPreTrainedModel(keras.Model):
             out[key] = value
         shapes = {k: _static_shape(v) for k, v in out.items()}
         if choices:
-            check_choice_inputs(shapes["input_ids"], shapes["inputs_embeds"])
-            for key in ("attention_mask", "token_type_ids", "position_ids"):
-                main = shapes["input_ids"] or shapes["inputs_embeds"]
-                if shapes[key] is not None and (len(shapes[key]) != 3 or any(
-                        a is not None and b is not None and a != b for a, b in zip(shapes[key], main[:3]))):
-                    raise InputError(f"multiple-choice {key} must have shape [batch, num_choices, seq] like the "
-                                     f"inputs, got {shapes[key]}")
+            check_choice_inputs(shapes["input_ids"], shapes["inputs_embeds"], shapes["attention_mask"],
+                                shapes["token_type_ids"], shapes["position_ids"])
             # check the flattened [batch * choices, seq] view against the config
             flat = {k: (None if s is None else ([None] + s[2:]) if k != "head_mask" else s) for k, s in shapes.items()}
             check_model_inputs(self.config, **flat)
         else:
             check_model_inputs(self.config, **shapes)
         if tf.executing_eagerly():
-            c = self.config
-            for key, limit, limit_name in (("input_ids", c.vocab_size, "vocab_size"),
-                                           ("token_type_ids", c.type_vocab_size, "type_vocab_size"),
-                                           ("position_ids", c.max_position_embeddings, "max_position_embeddings")):
+            for key, limit, limit_name in id_inputs(self.config):
                 value = out[key]
                 if value is not None and tf.size(value) > 0:
                     check_id_range(key, int(tf.reduce_min(value)), int(tf.reduce_max(value)), limit, limit_name)

@@ -296,3 +296,20 @@ def test_all_ignored_labels_give_zero_loss_in_both_backends(head):
     tf_model.load_canonical_state(state, strict=True)
     tf_loss = _tf_call(tf_model, inputs, labels).loss
     assert float(tf_loss) == 0.0
+
+
+def test_multiple_choice_companion_shapes_fail_alike_in_both_backends():
+    # one check in albert_core.validation serves both backends: same error, same message
+    import torch
+
+    from albert_core import InputError
+    from albert_pt import MODEL_CLASSES as PT_CLASSES
+
+    config = tiny_config()
+    ids = np.full((2, 3, 5), 7, dtype=np.int64)
+    bad_mask = np.ones((2, 2, 5), dtype=np.int64)  # 2 choices where the ids have 3
+    pattern = r"multiple-choice attention_mask must have shape \[batch, num_choices, seq\] = \[2, 3, 5\]"
+    with pytest.raises(InputError, match=pattern):
+        PT_CLASSES[Head.MULTIPLE_CHOICE](config)(torch.from_numpy(ids), attention_mask=torch.from_numpy(bad_mask))
+    with pytest.raises(InputError, match=pattern):
+        TF_CLASSES[Head.MULTIPLE_CHOICE](config)(ids, attention_mask=bad_mask)

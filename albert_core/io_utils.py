@@ -1,10 +1,9 @@
-"""Atomic file and directory writes: a crash or an error never leaves a half-written checkpoint behind."""
+"""Atomic file writes: a crash or an error never leaves a half-written checkpoint file behind."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -54,27 +53,3 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.unlink(tmp)
         raise
 
-
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str], overwrite: bool = True) -> Iterator[Path]:
-    """Yield a fresh staging directory; on success its files are moved into ``path``, on error nothing changes.
-
-    Files already in ``path`` that the staging directory does not write are left alone (so saving weights into a
-    directory that holds a tokenizer keeps the tokenizer). With ``overwrite=False`` an existing file of the same
-    name is an error.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    try:
-        yield staging
-        path.mkdir(parents=True, exist_ok=True)
-        names = sorted(p.name for p in staging.iterdir())
-        if not overwrite:
-            clashes = [n for n in names if (path / n).exists()]
-            if clashes:
-                raise FileExistsError(f"{path} already holds {clashes}; refusing to overwrite")
-        for name in names:
-            os.replace(staging / name, path / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

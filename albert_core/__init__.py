@@ -13,7 +13,8 @@ from .errors import (
     TokenizerError,
 )
 from .tokenizer import AlbertTokenizer, train_sentencepiece
-from .weights import Head, TensorSpec, canonical_specs
+from .heads import HEADS, Head, HeadSpec
+from .weights import TensorSpec, canonical_specs
 
 __version__ = "0.1.0"
 
@@ -26,7 +27,9 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "FrameworkMissingError",
+    "HEADS",
     "Head",
+    "HeadSpec",
     "InputError",
     "TensorSpec",
     "TokenizerError",

@@ -27,7 +27,8 @@ import numpy as np
 from .config import AlbertConfig
 from .errors import CheckpointError, FrameworkMissingError
 from .io_utils import atomic_file
-from .weights import HF_ARCHITECTURES, Head, LoadReport, normalize_state_names, strip_backbone_prefix
+from .heads import Head, head_spec
+from .weights import LoadReport, normalize_state_names, strip_backbone_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -483,5 +484,5 @@ def save_config_for_head(
     head = Head(head)
     if head in (Head.PRETRAINING, Head.QUESTION_ANSWERING) and config.num_labels != 2:
         config = config.copy(num_labels=2, problem_type=None)
-    architecture = HF_ARCHITECTURES[head]
+    architecture = head_spec(head).hf_class
     return config.save_pretrained(directory, architectures=["TF" + architecture if tensorflow else architecture])

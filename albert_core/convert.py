@@ -35,7 +35,8 @@ from .checkpoint import (
 from .config import AlbertConfig
 from .errors import CheckpointError
 from .io_utils import give_default_permissions
-from .weights import HF_ARCHITECTURES, Head, canonical_specs
+from .heads import Head, head_from_architectures
+from .weights import canonical_specs
 
 TARGETS = ("safetensors", "hf-tf", "tf1")
 TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json")
@@ -131,10 +132,9 @@ def supported_heads(state: Mapping[str, np.ndarray], config: AlbertConfig) -> li
 def detect_head(state: Mapping[str, np.ndarray], config: AlbertConfig, directory: Path | None = None) -> Head:
     """The head a checkpoint was saved for: ``architectures`` in ``config.json`` when given, else its tensors."""
     if directory is not None:
-        by_arch = {v: k for k, v in HF_ARCHITECTURES.items()}
-        for arch in _architectures(directory):
-            if arch in by_arch:
-                return by_arch[arch]
+        head = head_from_architectures(_architectures(directory))
+        if head is not None:
+            return head
     if "sop_classifier.classifier.weight" in state:
         return Head.PRETRAINING
     if "predictions.dense.weight" in state:

@@ -24,37 +24,9 @@ import numpy as np
 
 from .config import AlbertConfig
 from .errors import CheckpointError
+from .heads import Head, HeadPart, head_spec, part_outputs
 
 BACKBONE_PREFIX = "albert."
-
-
-class Head(str, enum.Enum):
-    """The model classes a checkpoint can be built for; the value is what the CLI and ``--head`` accept."""
-
-    BASE = "base"
-    PRETRAINING = "pretraining"
-    MASKED_LM = "masked_lm"
-    SEQUENCE_CLASSIFICATION = "sequence_classification"
-    MULTIPLE_CHOICE = "multiple_choice"
-    TOKEN_CLASSIFICATION = "token_classification"
-    QUESTION_ANSWERING = "question_answering"
-
-
-#: Hugging Face architecture names, as written into ``config.json``'s ``architectures``.
-HF_ARCHITECTURES: dict[Head, str] = {
-    Head.BASE: "AlbertModel",
-    Head.PRETRAINING: "AlbertForPreTraining",
-    Head.MASKED_LM: "AlbertForMaskedLM",
-    Head.SEQUENCE_CLASSIFICATION: "AlbertForSequenceClassification",
-    Head.MULTIPLE_CHOICE: "AlbertForMultipleChoice",
-    Head.TOKEN_CLASSIFICATION: "AlbertForTokenClassification",
-    Head.QUESTION_ANSWERING: "AlbertForQuestionAnswering",
-}
-
-#: Heads whose backbone has the tanh pooler (the others, like the reference, build the backbone without it).
-HEADS_WITH_POOLER = frozenset(
-    {Head.BASE, Head.PRETRAINING, Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE}
-)
 
 
 class Layout(str, enum.Enum):
@@ -145,36 +117,24 @@ def backbone_specs(config: AlbertConfig, with_pooler: bool = True, prefix: str =
     return specs
 
 
-def head_specs(config: AlbertConfig, head: Head | str) -> list[TensorSpec]:
-    """The tensors a task head adds on top of the backbone."""
-    head = Head(head)
+def _part_specs(config: AlbertConfig, part: HeadPart) -> list[TensorSpec]:
     e, h = config.embedding_size, config.hidden_size
-    mlm = [
-        TensorSpec("predictions.bias", (config.vocab_size,), Role.BIAS),
-        *_dense("predictions.dense", e, h),
-        *_norm("predictions.LayerNorm", e),
-    ]
-    if head is Head.BASE:
-        return []
-    if head is Head.PRETRAINING:
-        # sentence-order prediction always has two classes, whatever num_labels says
-        return mlm + [
-            TensorSpec("sop_classifier.classifier.weight", (2, h), Role.CLASSIFIER_WEIGHTS),
-            TensorSpec("sop_classifier.classifier.bias", (2,), Role.BIAS),
-        ]
-    if head is Head.MASKED_LM:
-        return mlm
-    if head is Head.QUESTION_ANSWERING:
-        # start and end logits: always two outputs, whatever num_labels says
+    if part.kind == "mlm":
         return [
-            TensorSpec("qa_outputs.weight", (2, h), Role.CLASSIFIER_WEIGHTS),
-            TensorSpec("qa_outputs.bias", (2,), Role.BIAS),
+            TensorSpec(f"{part.prefix}.bias", (config.vocab_size,), Role.BIAS),
+            *_dense(f"{part.prefix}.dense", e, h),
+            *_norm(f"{part.prefix}.LayerNorm", e),
         ]
-    classes = 1 if head is Head.MULTIPLE_CHOICE else config.num_labels
+    outputs = part_outputs(part, {"num_labels": config.num_labels})
     return [
-        TensorSpec("classifier.weight", (classes, h), Role.CLASSIFIER_WEIGHTS),
-        TensorSpec("classifier.bias", (classes,), Role.BIAS),
+        TensorSpec(f"{part.prefix}.weight", (outputs, h), Role.CLASSIFIER_WEIGHTS),
+        TensorSpec(f"{part.prefix}.bias", (outputs,), Role.BIAS),
     ]
+
+
+def head_specs(config: AlbertConfig, head: Head | str) -> list[TensorSpec]:
+    """The tensors a task head adds on top of the backbone (its parts in :data:`~albert_core.heads.HEADS`)."""
+    return [spec for part in head_spec(head).parts for spec in _part_specs(config, part)]
 
 
 def canonical_specs(config: AlbertConfig, head: Head | str = Head.PRETRAINING) -> dict[str, TensorSpec]:
@@ -193,7 +153,7 @@ def canonical_specs(config: AlbertConfig, head: Head | str = Head.PRETRAINING) -
     False
     """
     head = Head(head)
-    specs = backbone_specs(config, with_pooler=head in HEADS_WITH_POOLER) + head_specs(config, head)
+    specs = backbone_specs(config, with_pooler=head_spec(head).pooler) + head_specs(config, head)
     return {spec.name: spec for spec in specs}
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from albert_core import parity
 from albert_core.checkpoint import read_checkpoint, save_safetensors_checkpoint
-from albert_core.weights import HF_ARCHITECTURES, Head, canonical_specs
+from albert_core.heads import HEADS, Head
+from albert_core.weights import canonical_specs
 
 
 def _hf_loader(framework: str):
@@ -20,12 +21,12 @@ def _hf_loader(framework: str):
         tmp = Path(tempfile.mkdtemp(prefix="standin-"))
         if framework == "pt":
             save_safetensors_checkpoint(tmp, state, config, head)
-            model = getattr(transformers, HF_ARCHITECTURES[head]).from_pretrained(tmp)
+            model = getattr(transformers, HEADS[head].hf_class).from_pretrained(tmp)
             return parity._pt_runner(model, head)
         from albert_core.formats import save_hf_tf_checkpoint
 
         save_hf_tf_checkpoint(tmp, state, config, head)
-        model = getattr(transformers, "TF" + HF_ARCHITECTURES[head]).from_pretrained(tmp)
+        model = getattr(transformers, HEADS[head].hf_tf_class).from_pretrained(tmp)
         return parity._tf_runner(model, head)
 
     return load

@@ -11,7 +11,7 @@ import torch
 
 from albert_core import CheckpointError, Head, canonical_specs
 from albert_core.checkpoint import read_safetensors
-from albert_core.weights import HEADS_WITH_POOLER, HF_ARCHITECTURES
+from albert_core.heads import HEADS
 from albert_pt import MODEL_CLASSES, AlbertModel
 from conftest import tiny_config
 from test_pt_models import (
@@ -40,7 +40,7 @@ def test_our_checkpoint_loads_in_hf_and_matches(matrix_config, head, tmp_path):
     torch.manual_seed(1)
     ours = randomize(MODEL_CLASSES[head](config), seed=1).eval()
     ours.save_pretrained(tmp_path)
-    cls = getattr(transformers, HF_ARCHITECTURES[head])
+    cls = getattr(transformers, HEADS[head].hf_class)
     ref, info = cls.from_pretrained(tmp_path, attn_implementation="eager", output_loading_info=True)
     assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"], info
     ref.eval()
@@ -67,7 +67,7 @@ def test_base_checkpoint_loads_into_every_head(head, tmp_path):
         model = MODEL_CLASSES[head].from_pretrained(tmp_path)
     report = model.load_report
     assert sorted(report.missing) == HEAD_TENSORS[head]
-    expected_unexpected = [] if head in HEADS_WITH_POOLER else ["albert.pooler.bias", "albert.pooler.weight"]
+    expected_unexpected = [] if HEADS[head].pooler else ["albert.pooler.bias", "albert.pooler.weight"]
     assert sorted(report.unexpected) == expected_unexpected
     ours, theirs = model.canonical_state(), base.canonical_state()
     for name in ours:
@@ -90,7 +90,7 @@ def test_head_checkpoint_loads_into_base_model(head, tmp_path):
         base = AlbertModel.from_pretrained(tmp_path)
     report = base.load_report
     assert sorted(report.unexpected) == HEAD_TENSORS[head]
-    assert report.missing == ([] if head in HEADS_WITH_POOLER else ["albert.pooler.weight", "albert.pooler.bias"])
+    assert report.missing == ([] if HEADS[head].pooler else ["albert.pooler.weight", "albert.pooler.bias"])
     inputs = make_inputs(config, Head.BASE)
     if head is not Head.MULTIPLE_CHOICE:
         with torch.no_grad():

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from albert_core import AlbertConfig, Head, InputError, canonical_specs
-from albert_core.weights import HF_ARCHITECTURES
+from albert_core.heads import HEADS
 from albert_pt import MODEL_CLASSES, AlbertForPreTrainingOutput, AlbertModel
 from albert_pt import modeling as pt_modeling
 from conftest import CONFIG_MATRIX, tiny_config
@@ -40,7 +40,7 @@ def hf_model(config: AlbertConfig, head: Head, seed: int = 0):
     hf_config = transformers.AlbertConfig(**data)
     hf_config._attn_implementation = "eager"
     torch.manual_seed(seed)
-    model = getattr(transformers, HF_ARCHITECTURES[head])(hf_config)
+    model = getattr(transformers, HEADS[head].hf_class)(hf_config)
     randomize(model, seed)
     return model.eval()
 

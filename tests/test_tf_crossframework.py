@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from albert_core import Head
 from albert_core.checkpoint import read_checkpoint
-from albert_core.weights import HF_ARCHITECTURES
+from albert_core.heads import HEADS
 from albert_tf import MODEL_CLASSES as TF_CLASSES
 from conftest import CONFIG_MATRIX, tiny_config
 from tf_helpers import assert_outputs_close, head_config, make_inputs, make_labels, random_state, to_numpy
@@ -57,7 +57,7 @@ def _pt_call(model, inputs, labels=None, head_mask=None):
 
 
 def _hf_pt_class(head):
-    return getattr(transformers, HF_ARCHITECTURES[head])
+    return getattr(transformers, HEADS[head].hf_class)
 
 
 def _head_mask_rows(config, seed=0):
@@ -229,9 +229,9 @@ def test_matches_transformers_tf_all_heads(head, tmp_path):
     ours = TF_CLASSES[head](config)
     ours.load_canonical_state(state, strict=True)
     ours.save_pretrained(tmp_path)
-    hf_tf = getattr(transformers, "TF" + HF_ARCHITECTURES[head]).from_pretrained(tmp_path, from_pt=True)
+    hf_tf = getattr(transformers, HEADS[head].hf_tf_class).from_pretrained(tmp_path, from_pt=True)
     _sync_hf_tf_decoder_bias(hf_tf, state)
-    keys = _compare_hf_tf(ours, hf_tf, head, inputs, labels, f"TF{HF_ARCHITECTURES[head]}")
+    keys = _compare_hf_tf(ours, hf_tf, head, inputs, labels, HEADS[head].hf_tf_class)
     assert "hidden_states" in keys and "attentions" in keys
 
 
@@ -257,7 +257,7 @@ def test_transformers_tf_model_h5_loads(head, tmp_path):
     source = TF_CLASSES[head](config)
     source.load_canonical_state(state, strict=True)
     source.save_pretrained(tmp_path / "pt")
-    hf_tf = getattr(transformers, "TF" + HF_ARCHITECTURES[head]).from_pretrained(tmp_path / "pt", from_pt=True)
+    hf_tf = getattr(transformers, HEADS[head].hf_tf_class).from_pretrained(tmp_path / "pt", from_pt=True)
     _sync_hf_tf_decoder_bias(hf_tf, state)
     hf_tf.save_pretrained(tmp_path / "h5")
     assert (tmp_path / "h5" / "tf_model.h5").is_file()

@@ -1,0 +1,415 @@
+"""Pure functions that turn per-text ids into model inputs: truncation, special tokens, padding and tensors.
+
+Each output row is built once at its final (padded) length, so a batch allocates one list per row and field.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any, Sequence, TypeVar
+
+from albert_core.errors import FrameworkMissingError, TokenizerError
+from albert_core.tokenizer.encoding import Encoding
+
+T = TypeVar("T")
+Rows = list[list[T]]
+NO_SPAN = (0, 0)
+
+
+def padding_strategy(padding: Any) -> str:
+    """``"longest"``, ``"max_length"`` or ``"do_not_pad"`` for a ``padding`` argument.
+
+    >>> padding_strategy(True), padding_strategy(False), padding_strategy("max_length")
+    ('longest', 'do_not_pad', 'max_length')
+    """
+    if padding is True or padding == "longest":
+        return "longest"
+    if padding is False or padding is None or padding == "do_not_pad":
+        return "do_not_pad"
+    if padding == "max_length":
+        return "max_length"
+    raise TokenizerError(f"padding must be True/False, 'longest', 'max_length' or 'do_not_pad', got {padding!r}")
+
+
+def truncation_strategy(truncation: Any) -> str:
+    """``"longest_first"``, ``"only_first"``, ``"only_second"`` or ``"do_not_truncate"`` for a ``truncation`` argument.
+
+    >>> truncation_strategy(True), truncation_strategy(None)
+    ('longest_first', 'do_not_truncate')
+    """
+    if truncation is True or truncation == "longest_first":
+        return "longest_first"
+    if truncation is False or truncation is None or truncation == "do_not_truncate":
+        return "do_not_truncate"
+    if truncation in ("only_first", "only_second"):
+        return str(truncation)
+    raise TokenizerError(
+        "truncation must be True/False, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', "
+        f"got {truncation!r}"
+    )
+
+
+def _emptied(which: str, length: int, remove: int, max_length: int, strategy: str) -> TokenizerError:
+    return TokenizerError(
+        f"cannot truncate to max_length={max_length} with truncation={strategy!r}: the {which} sequence has "
+        f"{length} tokens and {remove} must go, which would leave nothing of it; raise max_length or use "
+        "truncation='longest_first'"
+    )
+
+
+def kept_lengths(
+    len_a: int, len_b: int | None, *, budget: int, strategy: str, max_length: int, num_special: int
+) -> tuple[int, int | None]:
+    """How many content tokens of each sequence survive truncation to ``budget`` tokens, Hugging Face style.
+
+    ``longest_first`` first evens out the two lengths, then takes from both, the second one taking the odd token.
+
+    When the one sequence that may be cut (``only_first``, ``only_second``, or a single sequence) would lose all
+    its tokens, or more, this raises a :class:`~albert_core.TokenizerError`. Hugging Face instead logs an error
+    and returns that row untruncated, longer than ``max_length``: a row that silently breaks the length the caller
+    asked for (and the model's position limit), or one whose question or context is gone, is never what was meant.
+
+    >>> kept_lengths(10, 4, budget=9, strategy="longest_first", max_length=12, num_special=3)
+    (5, 4)
+    >>> kept_lengths(10, None, budget=6, strategy="only_first", max_length=8, num_special=2)
+    (6, None)
+    """
+    if budget < 0:
+        raise TokenizerError(f"max_length={max_length} is smaller than the {num_special} special tokens the sequence needs")
+    remove = len_a + (len_b or 0) - budget
+    if remove <= 0:
+        return len_a, len_b
+    if len_b is None or strategy == "only_first":
+        if remove >= len_a:
+            raise _emptied("first", len_a, remove, max_length, strategy)
+        return len_a - remove, len_b
+    if strategy == "only_second":
+        if remove >= len_b:
+            raise _emptied("second", len_b, remove, max_length, strategy)
+        return len_a, len_b - remove
+    first_remove = min(abs(len_b - len_a), remove)
+    second_remove = remove - first_remove
+    if len_a > len_b:
+        return len_a - first_remove - second_remove // 2, len_b - (second_remove - second_remove // 2)
+    return len_a - second_remove // 2, len_b - (first_remove + second_remove - second_remove // 2)
+
+
+def truncate(
+    first: Rows[T], second: Rows[T] | None, *, max_length: int, strategy: str, num_special: int
+) -> tuple[Rows[T], Rows[T] | None]:
+    """Cut each row (of ids, or of offsets) so that content plus ``num_special`` tokens fit ``max_length``.
+
+    Rows that fit are returned as they are (the same list objects).
+
+    >>> truncate([[5, 6, 7, 8]], None, max_length=4, strategy="longest_first", num_special=2)
+    ([[5, 6]], None)
+    """
+    budget = max_length - num_special
+    out_a: Rows[T] = []
+    out_b: Rows[T] | None = [] if second is not None else None
+    for i, row_a in enumerate(first):
+        row_b = second[i] if second is not None else None
+        keep_a, keep_b = kept_lengths(len(row_a), len(row_b) if row_b is not None else None, budget=budget,
+                                      strategy=strategy, max_length=max_length, num_special=num_special)
+        out_a.append(row_a if keep_a == len(row_a) else row_a[:keep_a])
+        if out_b is not None and row_b is not None:
+            out_b.append(row_b if keep_b == len(row_b) else row_b[:keep_b])
+    return out_a, out_b
+
+
+def sequence_lengths(first: Sequence[Sequence[Any]], second: Sequence[Sequence[Any]] | None, *, num_special: int) -> list[int]:
+    """The length of each row once special tokens are added (before padding).
+
+    >>> sequence_lengths([[5, 6], []], [[7], [8, 9]], num_special=3)
+    [6, 5]
+    """
+    if second is None:
+        return [len(a) + num_special for a in first]
+    return [len(a) + len(b) + num_special for a, b in zip(first, second)]
+
+
+def warn_if_too_long(lengths: Sequence[int], *, max_length: int | None, stacklevel: int = 2) -> None:
+    """Warn (once) when a row that is not being truncated is longer than ``max_length``."""
+    if max_length is None:
+        return
+    for length in lengths:
+        if length > max_length:
+            warnings.warn(
+                f"a sequence of {length} tokens is longer than max_length={max_length} and truncation is off; "
+                "it is left whole (pass truncation=True to cut it)",
+                UserWarning,
+                stacklevel=stacklevel + 1,
+            )
+            return
+
+
+def padded_length(lengths: Sequence[int], *, strategy: str, max_length: int | None, pad_to_multiple_of: int | None) -> int | None:
+    """The length every row is padded to, or None without padding.
+
+    >>> padded_length([3, 5], strategy="longest", max_length=None, pad_to_multiple_of=4)
+    8
+    """
+    if strategy == "do_not_pad":
+        return None
+    target = max(lengths) if strategy == "longest" else max_length
+    assert target is not None
+    if pad_to_multiple_of is not None and target % pad_to_multiple_of:
+        target = (target // pad_to_multiple_of + 1) * pad_to_multiple_of
+    return target
+
+
+def _pad(row: list[T], value: T, length: int | None) -> list[T]:
+    if length is not None and len(row) < length:
+        row += [value] * (length - len(row))
+    return row
+
+
+def input_id_rows(
+    first: Rows[int], second: Rows[int] | None, *, cls_id: int | None, sep_id: int | None, pad_id: int,
+    length: int | None = None, in_place: bool = False,
+) -> Rows[int]:
+    """``[CLS] A [SEP]`` / ``[CLS] A [SEP] B [SEP]`` per row (``A`` / ``A B`` when ``cls_id`` is None), padded.
+
+    With ``in_place`` the rows of ``first`` are extended into the output rows instead of copied, which saves a
+    list per row (fewer objects for the cyclic garbage collector to track).
+
+    >>> input_id_rows([[7], [7, 8]], [[9], []], cls_id=2, sep_id=3, pad_id=0, length=6)
+    [[2, 7, 3, 9, 3, 0], [2, 7, 8, 3, 3, 0]]
+    """
+    return _assemble(first, second, cls_id, sep_id, pad_id, length, in_place)
+
+
+def _assemble(first: Rows[T], second: Rows[T] | None, start: T | None, sep: T | None, pad: T, length: int | None,
+              in_place: bool) -> Rows[T]:
+    if not in_place:
+        first = [[*a] for a in first]
+    for i, row in enumerate(first):
+        if start is not None:
+            row.insert(0, start)
+            row.append(sep)  # type: ignore[arg-type]
+        if second is not None:
+            row += second[i]
+            if start is not None:
+                row.append(sep)  # type: ignore[arg-type]
+        if length is not None and len(row) < length:
+            row += [pad] * (length - len(row))
+    return first
+
+
+def token_type_rows(
+    first: Sequence[Sequence[Any]], second: Sequence[Sequence[Any]] | None, *, add_special_tokens: bool,
+    length: int | None = None,
+) -> Rows[int]:
+    """0 over ``[CLS] A [SEP]``, 1 over ``B [SEP]``, 0 over padding.
+
+    >>> token_type_rows([[7]], [[8, 9]], add_special_tokens=True)
+    [[0, 0, 0, 1, 1, 1]]
+    """
+    extra_a, extra_b = (2, 1) if add_special_tokens else (0, 0)
+    if second is None:
+        rows = [[0] * (len(a) + extra_a) for a in first]
+    else:
+        rows = [[0] * (len(a) + extra_a) + [1] * (len(b) + extra_b) for a, b in zip(first, second)]
+    return rows if length is None else [_pad(row, 0, length) for row in rows]
+
+
+def special_tokens_mask_rows(
+    first: Sequence[Sequence[Any]], second: Sequence[Sequence[Any]] | None, *, add_special_tokens: bool,
+    length: int | None = None,
+) -> Rows[int]:
+    """1 on added special tokens and padding, 0 on content.
+
+    >>> special_tokens_mask_rows([[7, 7]], [[8]], add_special_tokens=True, length=7)
+    [[1, 0, 0, 1, 0, 1, 1]]
+    """
+    seconds: Sequence[Sequence[Any] | None] = second if second is not None else [None] * len(first)
+    if not add_special_tokens:
+        rows = [[0] * (len(a) + len(b or ())) for a, b in zip(first, seconds)]
+    else:
+        rows = [[1, *[0] * len(a), 1] + ([*[0] * len(b), 1] if b is not None else []) for a, b in zip(first, seconds)]
+    return rows if length is None else [_pad(row, 1, length) for row in rows]
+
+
+def attention_mask_rows(lengths: Sequence[int], *, length: int | None = None) -> Rows[int]:
+    """1 over each row's tokens, 0 over its padding.
+
+    >>> attention_mask_rows([2, 3], length=4)
+    [[1, 1, 0, 0], [1, 1, 1, 0]]
+    """
+    if length is None:
+        return [[1] * n for n in lengths]
+    return [[1] * n + [0] * (length - n) if n < length else [1] * n for n in lengths]
+
+
+def offset_rows(
+    first: Rows[tuple[int, int]], second: Rows[tuple[int, int]] | None, *, add_special_tokens: bool,
+    length: int | None = None, in_place: bool = False,
+) -> Rows[tuple[int, int]]:
+    """Character spans per row, ``(0, 0)`` on special tokens and padding (``in_place`` as in :func:`input_id_rows`).
+
+    >>> offset_rows([[(0, 1)]], None, add_special_tokens=True, length=4)
+    [[(0, 0), (0, 1), (0, 0), (0, 0)]]
+    """
+    marker = NO_SPAN if add_special_tokens else None
+    return _assemble(first, second, marker, NO_SPAN, NO_SPAN, length, in_place)
+
+
+def to_tensors(encoding: Encoding, kind: str) -> Encoding:
+    """The same fields as ``int64`` arrays: numpy for ``"np"``, torch for ``"pt"``, TensorFlow for ``"tf"``.
+
+    >>> to_tensors(Encoding(input_ids=[[2, 3]]), "np")["input_ids"].shape
+    (1, 2)
+    """
+    lengths = {len(r) for r in encoding["input_ids"]}
+    if len(lengths) > 1:
+        raise TokenizerError(
+            f"cannot make {kind!r} tensors from sequences of different lengths {sorted(lengths)}; "
+            "pass padding=True (or padding='max_length')"
+        )
+    import numpy as np
+
+    arrays = Encoding()
+    for key, value in encoding.items():
+        arr = np.asarray(value, dtype=np.int64)
+        if key == "offset_mapping" and arr.size == 0:
+            arr = arr.reshape(len(value), 0, 2)
+        arrays[key] = arr
+    if kind == "np":
+        return arrays
+    if kind == "pt":
+        try:
+            import torch
+        except ImportError as exc:
+            raise FrameworkMissingError("return_tensors='pt' needs PyTorch: pip install torch") from exc
+        return Encoding({k: torch.from_numpy(v) for k, v in arrays.items()})
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise FrameworkMissingError("return_tensors='tf' needs TensorFlow: pip install tensorflow") from exc
+    return Encoding({k: tf.constant(v) for k, v in arrays.items()})
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: Any) -> None:
+    r"""Raise a :class:`~albert_core.TokenizerError` unless ``text`` is a str that UTF-8 can encode.
+
+    A lone surrogate (``"\ud800"``, e.g. from ``json.loads`` of a broken escape or a mis-decoded file) has no UTF-8
+    form, so SentencePiece cannot take the text; the error says where it is.
+
+    >>> try:
+    ...     check_text("ab\ud800")
+    ... except TokenizerError as exc:
+    ...     print(str(exc).split(",")[0])
+    text contains the lone surrogate U+D800 at index 2
+    """
+    if not isinstance(text, str):
+        raise TokenizerError(f"text must be a str, got {type(text).__name__}: {text!r:.80}")
+    if not text.isascii():  # ASCII, the common case, skips the scan
+        found = _SURROGATE.search(text)
+        if found is not None:
+            raise TokenizerError(
+                f"text contains the lone surrogate U+{ord(found.group()):04X} at index {found.start()}, which UTF-8 "
+                "cannot encode; decode the source with errors='replace' or drop it"
+            )
+
+
+def text_batch(texts: Any, text_pairs: Any) -> tuple[bool, list[str], list[str] | None]:
+    """``(single, texts, pairs)``: the inputs of a call as lists, checked; ``single`` when ``texts`` is one str.
+
+    >>> text_batch("a", "b")
+    (True, ['a'], ['b'])
+    """
+    single = isinstance(texts, str)
+    pairs: list[str] | None = None
+    if single:
+        batch = [texts]
+        if text_pairs is not None:
+            if not isinstance(text_pairs, str):
+                raise TokenizerError(f"text_pairs must be a str when texts is a str, got {type(text_pairs).__name__}")
+            pairs = [text_pairs]
+    else:
+        if not isinstance(texts, (list, tuple)):
+            raise TokenizerError(f"texts must be a str or a list of str, got {type(texts).__name__}")
+        batch = list(texts)
+        if not batch:  # there is no row to build and no shape for return_tensors to give
+            raise TokenizerError("texts is an empty batch; pass at least one text")
+        if text_pairs is not None:
+            if isinstance(text_pairs, str) or not isinstance(text_pairs, (list, tuple)):
+                raise TokenizerError(f"text_pairs must be a list of str like texts, got {type(text_pairs).__name__}")
+            pairs = list(text_pairs)
+            if len(pairs) != len(batch):
+                raise TokenizerError(f"got {len(batch)} texts but {len(pairs)} text_pairs")
+    for text in batch + (pairs or []):
+        check_text(text)
+    return single, batch, pairs
+
+
+def check_options(*, return_tensors: Any, max_length: Any, pad_to_multiple_of: Any, truncation: str, has_pairs: bool) -> None:
+    """Raise a :class:`~albert_core.TokenizerError` for an invalid call option (``truncation`` already parsed)."""
+    if return_tensors not in (None, "np", "pt", "tf"):
+        raise TokenizerError(f"return_tensors must be None, 'np', 'pt' or 'tf', got {return_tensors!r}")
+    if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0):
+        raise TokenizerError(f"max_length must be a non-negative int, got {max_length!r}")
+    if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0):
+        raise TokenizerError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
+    if truncation == "only_second" and not has_pairs:
+        raise TokenizerError("truncation='only_second' needs text_pairs")
+
+
+def model_inputs(
+    first: Rows[int],
+    second: Rows[int] | None,
+    *,
+    first_spans: Rows[tuple[int, int]] | None = None,
+    second_spans: Rows[tuple[int, int]] | None = None,
+    cls_id: int,
+    sep_id: int,
+    pad_id: int,
+    add_special_tokens: bool = True,
+    truncation: str = "do_not_truncate",
+    padding: str = "do_not_pad",
+    max_length: int | None = None,
+    pad_to_multiple_of: int | None = None,
+    return_token_type_ids: bool = True,
+    return_attention_mask: bool = True,
+    return_special_tokens_mask: bool = False,
+) -> Encoding:
+    """The model inputs of a batch of content ids (and spans): truncated, with special tokens, padded.
+
+    The rows of ``first`` and ``first_spans`` are taken over: they are extended into the output rows.
+
+    ``truncation`` and ``padding`` are strategies from :func:`truncation_strategy` and :func:`padding_strategy`;
+    ``offset_mapping`` is returned when ``first_spans`` is given.
+
+    >>> enc = model_inputs([[7, 8, 9], [7]], None, cls_id=2, sep_id=3, pad_id=0, padding="longest")
+    >>> enc["input_ids"], enc["attention_mask"]
+    ([[2, 7, 8, 9, 3], [2, 7, 3, 0, 0]], [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    """
+    num_special = (3 if second is not None else 2) if add_special_tokens else 0
+    if truncation != "do_not_truncate":
+        assert max_length is not None
+        cut = dict(max_length=max_length, strategy=truncation, num_special=num_special)
+        first, second = truncate(first, second, **cut)
+        if first_spans is not None:
+            first_spans, second_spans = truncate(first_spans, second_spans, **cut)
+    lengths = sequence_lengths(first, second, num_special=num_special)
+    if truncation == "do_not_truncate":
+        warn_if_too_long(lengths, max_length=max_length, stacklevel=3)
+    length = padded_length(lengths, strategy=padding, max_length=max_length, pad_to_multiple_of=pad_to_multiple_of)
+    out = Encoding(input_ids=None)
+    rows = dict(add_special_tokens=add_special_tokens, length=length)
+    if return_token_type_ids:
+        out["token_type_ids"] = token_type_rows(first, second, **rows)
+    if return_attention_mask:
+        out["attention_mask"] = attention_mask_rows(lengths, length=length)
+    if return_special_tokens_mask:
+        out["special_tokens_mask"] = special_tokens_mask_rows(first, second, **rows)
+    # the content rows become the output rows (built after the masks above, which read their lengths)
+    out["input_ids"] = input_id_rows(first, second, cls_id=cls_id if add_special_tokens else None, sep_id=sep_id,
+                                     pad_id=pad_id, length=length, in_place=True)
+    if first_spans is not None:
+        out["offset_mapping"] = offset_rows(first_spans, second_spans, **rows, in_place=True)
+    return out

@@ -1,0 +1,131 @@
+"""Ids back to tokens and text."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from albert_core.errors import TokenizerError
+
+# Hugging Face's clean-up of the spaces that decoding leaves before punctuation and English contractions
+_CLEAN_UPS = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+              (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
+
+
+def _rank(ids: Any) -> int | None:
+    """The number of dimensions of a numpy array or torch/TF tensor; None for other objects (lists, ints)."""
+    shape = getattr(ids, "shape", None)
+    if shape is None or isinstance(ids, (list, tuple)):
+        return None
+    try:
+        return len(shape)
+    except TypeError:  # a TF tensor of unknown rank
+        return None
+
+
+def _plain(ids: Any) -> Any:
+    """Nested Python lists (or an int) from a numpy array or torch tensor (``tolist()``) or a TF tensor (``numpy()``)."""
+    if hasattr(ids, "tolist"):
+        return ids.tolist()
+    if hasattr(ids, "numpy"):
+        return ids.numpy().tolist()
+    return ids
+
+
+def as_id_list(ids: Any) -> list[Any]:
+    """A list from a sequence of ids, a 1-D numpy array or torch/TF tensor, or a single int.
+
+    Arrays of another rank are an error rather than something iterated: a row of a 2-D array is not an id.
+
+    >>> as_id_list(range(3))
+    [0, 1, 2]
+    >>> import numpy as np
+    >>> as_id_list(np.array([5, 6], dtype=np.uint8))
+    [5, 6]
+    """
+    rank = _rank(ids)
+    if rank is not None and rank > 1:
+        raise TokenizerError(f"expected a 1-D sequence of token ids, got a {rank}-D {type(ids).__name__} "
+                             f"of shape {tuple(ids.shape)} (use batch_decode for a batch)")
+    ids = _plain(ids)
+    if isinstance(ids, int):
+        return [ids]
+    try:
+        return list(ids)
+    except TypeError:
+        raise TokenizerError(f"expected a sequence of token ids, got {type(ids).__name__}") from None
+
+
+def as_id_rows(sequences: Any) -> list[Any]:
+    """The rows of a batch: a list of id sequences, or a 2-D numpy array or torch/TF tensor ``[batch, seq]``.
+
+    >>> import numpy as np
+    >>> as_id_rows(np.array([[5, 6], [7, 8]]))
+    [[5, 6], [7, 8]]
+    """
+    rank = _rank(sequences)
+    if rank is not None and rank != 2:
+        raise TokenizerError(f"batch_decode expects a 2-D [batch, seq] array of token ids, got a {rank}-D "
+                             f"{type(sequences).__name__} of shape {tuple(sequences.shape)} (use decode for one "
+                             "sequence)")
+    sequences = _plain(sequences)
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+        raise TokenizerError(f"batch_decode expects a batch of id sequences, got {type(sequences).__name__}")
+    return list(sequences)
+
+
+def is_single_id(ids: Any) -> bool:
+    """True for one id (an int, or a 0-d integer array or tensor), False for a list, tuple or 1-D array of them.
+
+    >>> import numpy as np
+    >>> is_single_id(np.int64(3)), is_single_id(np.array(3)), is_single_id(np.array([3])), is_single_id([3])
+    (True, True, False, False)
+    """
+    if isinstance(ids, (list, tuple)):
+        return False
+    rank = _rank(ids)
+    if rank is not None:
+        return rank == 0
+    return hasattr(ids, "__index__")
+
+
+def checked_id(idx: Any, vocabulary_size: int) -> int:
+    """``idx`` as an int, or a :class:`~albert_core.TokenizerError` when it is not an integer id in range.
+
+    >>> checked_id(3, 10)
+    3
+    """
+    if isinstance(idx, bool) or not hasattr(idx, "__index__"):
+        raise TokenizerError(f"token ids must be integers, got {idx!r:.80} ({type(idx).__name__})")
+    try:
+        value = idx.__index__()
+    except TypeError:  # a float or bool array/tensor element
+        raise TokenizerError(f"token ids must be integers, got {idx!r:.80} ({type(idx).__name__})") from None
+    if not 0 <= value < vocabulary_size:
+        raise TokenizerError(f"token id {value} is out of range for a vocabulary of {vocabulary_size} ids")
+    return value
+
+
+def decode_ids(ids: Sequence[int], *, sp_model: Any, special_ids: set[int], added_tokens: dict[int, str],
+               skip_special_tokens: bool, clean_up_tokenization_spaces: bool) -> str:
+    """Text of checked ids: runs of ordinary ids are decoded by SentencePiece, special tokens written out."""
+    out = ""
+    run: list[int] = []
+    prev_special = False
+    for idx in ids:
+        if idx in special_ids or idx in added_tokens:
+            if skip_special_tokens:
+                continue
+            if not prev_special:
+                out += " "
+            out += sp_model.decode(run) + added_tokens.get(idx, sp_model.id_to_piece(idx))
+            run = []
+            prev_special = True
+        else:
+            run.append(idx)
+            prev_special = False
+    out += sp_model.decode(run)
+    out = out.strip()
+    if clean_up_tokenization_spaces:
+        for a, b in _CLEAN_UPS:
+            out = out.replace(a, b)
+    return out

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ConfigError
+from .errors import MAX_JSON_FILE_BYTES, MAX_NUM_LABELS, MAX_TRANSFORMER_LAYERS, ConfigError
+from .filenames import MODEL_CONFIG, ORIGINAL_CONFIG
 
-CONFIG_NAME = "config.json"
-ORIGINAL_CONFIG_NAME = "albert_config.json"
 
 #: Activations both backends implement, with the formula each name stands for.
 ACTIVATIONS: dict[str, str] = {
@@ -36,6 +35,24 @@ ACTIVATIONS: dict[str, str] = {
     "tanh": "tanh(x)",
     "sigmoid": "1 / (1 + exp(-x))",
     "linear": "x (identity)",
+}
+
+#: The function each activation name denotes; each backend implements every function once, keyed by these values.
+#: (``gelu_fast`` writes the tanh approximation with a rounded constant; in float32 it is the same function.)
+ACTIVATION_FUNCTIONS: dict[str, str] = {
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "gelu_fast": "gelu_tanh",
+    "quick_gelu": "quick_gelu",
+    "relu": "relu",
+    "relu6": "relu6",
+    "silu": "silu",
+    "swish": "silu",
+    "mish": "mish",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "linear": "linear",
 }
 
 POSITION_EMBEDDING_TYPES = ("absolute", "relative_key", "relative_key_query")
@@ -127,8 +144,11 @@ class AlbertConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # the label tables are built from num_labels and id2label: check their types and sizes before building them
+        if self.num_labels is not None:
+            _check_count("num_labels", self.num_labels, MAX_NUM_LABELS)
         if self.id2label is not None:
-            self.id2label = {int(k): str(v) for k, v in self.id2label.items()}
+            self.id2label = _label_table("id2label", self.id2label, key_type=int)
             if self.num_labels is not None and self.num_labels != len(self.id2label):
                 raise ConfigError(
                     f"num_labels={self.num_labels} disagrees with id2label, which names {len(self.id2label)} labels"
@@ -141,7 +161,7 @@ class AlbertConfig:
         if self.label2id is None:
             self.label2id = {name: i for i, name in self.id2label.items()}
         else:
-            self.label2id = {str(k): int(v) for k, v in self.label2id.items()}
+            self.label2id = _label_table("label2id", self.label2id, key_type=str)
         self.validate()
 
     # ------------------------------------------------------------------ validation
@@ -179,11 +199,21 @@ class AlbertConfig:
             "type_vocab_size",
             "num_labels",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
+            _check_count(name, getattr(self, name))
+        _check_count("num_hidden_layers", self.num_hidden_layers, MAX_TRANSFORMER_LAYERS)
+        _check_count("num_labels", self.num_labels, MAX_NUM_LABELS)
+        if self.num_hidden_groups * self.inner_group_num > MAX_TRANSFORMER_LAYERS:
+            raise ConfigError(
+                f"num_hidden_groups * inner_group_num = {self.num_hidden_groups * self.inner_group_num} distinct "
+                f"blocks is above the limit of {MAX_TRANSFORMER_LAYERS}"
+            )
+        for name in ("hidden_act", "position_embedding_type"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r:.100}")
+        if self.problem_type is not None and not isinstance(self.problem_type, str):
+            raise ConfigError(f"problem_type must be a string or null, got {self.problem_type!r:.100}")
+        if not isinstance(self.extra, dict):
+            raise ConfigError(f"extra must be a dict, got {type(self.extra).__name__}")
         if self.hidden_size % self.num_attention_heads:
             raise ConfigError(
                 f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}"
@@ -208,14 +238,10 @@ class AlbertConfig:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {value!r}")
             if value == 1.0:
                 raise ConfigError(f"{name}=1.0 would drop every activation")
-        if not isinstance(self.initializer_range, (int, float)) or not math.isfinite(self.initializer_range) or (
-            self.initializer_range <= 0
-        ):
-            raise ConfigError(f"initializer_range must be a positive number, got {self.initializer_range!r}")
-        if not isinstance(self.layer_norm_eps, (int, float)) or not math.isfinite(self.layer_norm_eps) or (
-            self.layer_norm_eps <= 0
-        ):
-            raise ConfigError(f"layer_norm_eps must be a positive number, got {self.layer_norm_eps!r}")
+        for name in ("initializer_range", "layer_norm_eps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{name} must be a positive number, got {value!r:.100}")
         for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
             value = getattr(self, name)
             if value is None:
@@ -380,15 +406,18 @@ class AlbertConfig:
             >>> AlbertConfig.from_dict(config.to_dict()) == config
             True
         """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a configuration must be a mapping of field names to values, got {type(data).__name__}")
         model_type = data.get("model_type", "albert")
         if model_type != "albert":
-            raise ConfigError(f"config has model_type={model_type!r}, expected 'albert'")
+            raise ConfigError(f"config has model_type={model_type!r:.100}, expected 'albert'")
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         kwargs = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known and k not in _HF_BOOKKEEPING_KEYS}
         # transformers writes num_labels implicitly through id2label; an explicit num_labels that disagrees with
         # a default two-label id2label is an older-format quirk, so the explicit count wins.
-        if "num_labels" in kwargs and "id2label" in kwargs and kwargs["num_labels"] != len(kwargs["id2label"]):
+        if ("num_labels" in kwargs and isinstance(kwargs.get("id2label"), Mapping)
+                and kwargs["num_labels"] != len(kwargs["id2label"])):
             kwargs.pop("id2label")
             kwargs.pop("label2id", None)
         return cls(**kwargs, extra=extra)
@@ -413,6 +442,8 @@ class AlbertConfig:
             >>> config.hidden_act, config.layer_norm_eps, config.extra
             ('gelu_new', 1e-12, {'net_structure_type': 0})
         """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a configuration must be a mapping of field names to values, got {type(data).__name__}")
         data = dict(data)
         act = data.get("hidden_act", "gelu")
         if act == "gelu":
@@ -488,7 +519,10 @@ class AlbertConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike[str]) -> "AlbertConfig":
-        """Read a ``config.json`` (Hugging Face) or ``albert_config.json`` (original) file; the format is detected.
+        """Read a ``config.json`` (Hugging Face) or ``albert_config.json`` (original) file.
+
+        Which of the two formats a file is in is decided by :func:`~albert_core.config.is_original_config` from its content and name
+        (the two read ``hidden_act: "gelu"`` differently, so the rule is strict: see there).
 
         Args:
             path: the JSON file.
@@ -506,20 +540,26 @@ class AlbertConfig:
             'gelu_new'
         """
         path = Path(path)
+        size = path.stat().st_size
+        if size > MAX_JSON_FILE_BYTES:
+            raise ConfigError(f"{path} is {size} bytes, more than the limit of {MAX_JSON_FILE_BYTES} for a "
+                              "configuration file")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
             raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise ConfigError(f"{path} is not a configuration: its JSON is nested too deeply") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a JSON object, got {type(data).__name__}")
         try:
-            if is_original_config(data):
+            if is_original_config(data, path.name):
                 return cls.from_original_dict(data)
             return cls.from_dict(data)
-        except TypeError as exc:  # a field of the wrong kind, e.g. a list where an int belongs
+        except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # a field of the wrong kind
+            raise ConfigError(f"{path}: {type(exc).__name__}: {exc}") from exc
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike[str]) -> "AlbertConfig":
@@ -541,10 +581,10 @@ class AlbertConfig:
         """
         path = Path(path)
         if path.is_dir():
-            for name in (CONFIG_NAME, ORIGINAL_CONFIG_NAME):
+            for name in (MODEL_CONFIG, ORIGINAL_CONFIG):
                 if (path / name).is_file():
                     return cls.from_json_file(path / name)
-            raise FileNotFoundError(f"{path} holds neither {CONFIG_NAME} nor {ORIGINAL_CONFIG_NAME}")
+            raise FileNotFoundError(f"{path} holds neither {MODEL_CONFIG} nor {ORIGINAL_CONFIG}")
         if path.is_file():
             return cls.from_json_file(path)
         raise FileNotFoundError(f"no configuration at {path}")
@@ -574,7 +614,7 @@ class AlbertConfig:
         data = self.to_dict()
         if architectures:
             data["architectures"] = list(architectures)
-        target = directory / CONFIG_NAME
+        target = directory / MODEL_CONFIG
         atomic_write_text(target, json.dumps(data, indent=2, sort_keys=True) + "\n")
         return target
 
@@ -603,13 +643,69 @@ class AlbertConfig:
         return type(self)(**data)
 
 
-def is_original_config(data: Mapping[str, Any]) -> bool:
-    """Whether a config mapping is in the original google-research format rather than Hugging Face's."""
-    if data.get("model_type") == "albert":
+#: Keys only the original google-research ``albert_config.json`` has (transformers never writes them without
+#: ``model_type``).
+ORIGINAL_ONLY_KEYS = ("net_structure_type", "down_scale_factor", "gap_size", "num_memory_blocks", "layers_to_keep")
+
+
+def is_original_config(data: Mapping[str, Any], file_name: str | None = None) -> bool:
+    """Whether a config mapping is in the original google-research format rather than Hugging Face's.
+
+    The rule, first match wins:
+
+    1. a ``model_type`` key: Hugging Face (transformers always writes it; the original never does);
+    2. a key only the original has (``ORIGINAL_ONLY_KEYS``): original;
+    3. the file name: ``albert_config*.json`` is original; anything else (``config.json``, a mapping without a
+       name) is Hugging Face.
+
+    The absence of ``layer_norm_eps`` or the presence of ``hidden_act`` decides nothing: a hand-written
+    ``config.json`` with ``hidden_act: "gelu"`` means the exact GELU, as it does in transformers.
+
+    >>> is_original_config({"hidden_act": "gelu"}, "config.json"), is_original_config({"hidden_act": "gelu"},
+    ...                                                                                   "albert_config.json")
+    (False, True)
+    >>> is_original_config({"net_structure_type": 0}), is_original_config({"model_type": "albert", "gap_size": 0})
+    (True, False)
+    """
+    if "model_type" in data:
         return False
-    return "net_structure_type" in data or "down_scale_factor" in data or (
-        "model_type" not in data and "layer_norm_eps" not in data and "hidden_act" in data
-    )
+    if any(key in data for key in ORIGINAL_ONLY_KEYS):
+        return True
+    return file_name is not None and file_name.startswith(ORIGINAL_CONFIG.removesuffix(".json"))
+
+
+def _check_count(name: str, value: object, limit: int | None = None) -> None:
+    """A positive integer (not a bool, not a float), at most ``limit``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, got {value!r:.100} ({type(value).__name__})")
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    if limit is not None and value > limit:
+        raise ConfigError(f"{name}={value} is above the limit of {limit}")
+
+
+def _label_table(name: str, table: object, key_type: type) -> dict:
+    """``id2label`` (int -> str) or ``label2id`` (str -> int) from a mapping whose ids may be decimal strings."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{name} must be a mapping, got {type(table).__name__}")
+    if len(table) > MAX_NUM_LABELS:
+        raise ConfigError(f"{name} has {len(table)} entries, above the limit of {MAX_NUM_LABELS}")
+
+    def as_id(value: object) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
+            return int(value)
+        raise ConfigError(f"{name}: {value!r:.100} is not a label id (an integer)")
+
+    def as_name(value: object) -> str:
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ConfigError(f"{name}: {value!r:.100} is not a label name (a string)")
+        return str(value)
+
+    if key_type is int:
+        return {as_id(k): as_name(v) for k, v in table.items()}
+    return {as_name(k): as_id(v) for k, v in table.items()}
 
 
 def _preset(hidden: int, layers: int, heads: int, intermediate: int, dropout: float) -> dict[str, Any]:

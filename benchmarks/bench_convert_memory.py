@@ -1,7 +1,7 @@
 """Peak memory of converting an albert-xxlarge-shaped checkpoint (about 223M parameters, 0.9 GB in float32).
 
 Writes random weights with the xxlarge shapes as ``model.safetensors``, then converts them to each target format in a
-fresh child process (``albert_core.convert.convert``, parity check off) and reports the child's peak RSS, its
+fresh child process (``albert_cli.convert.convert``, parity check off) and reports the child's peak RSS, its
 baseline after importing the libraries, and the ratio of the growth to the checkpoint size::
 
     python benchmarks/bench_convert_memory.py [--to hf-tf tf1 safetensors] [--workdir DIR]
@@ -22,7 +22,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 target, src, dst = sys.argv[1:4]
 if target != "safetensors":
     import tensorflow, h5py  # imported up front so the baseline includes the framework
-from albert_core.convert import convert
+from albert_cli.convert import convert
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 t0 = time.time()
 convert(src, dst, to=target, check=False, progress=False)
@@ -35,7 +35,7 @@ def make_source(directory: Path) -> int:
     import numpy as np
 
     from albert_core import AlbertConfig
-    from albert_core.checkpoint import write_safetensors
+    from albert_core.checkpoints import write_safetensors
     from albert_core.weights import canonical_specs
 
     config = AlbertConfig.from_preset("albert-xxlarge-v2", num_labels=2)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from albert_core.checkpoint import (
+from albert_cli.convert import convert
+from albert_core.checkpoints import (
     read_checkpoint,
     read_safetensors,
     read_sharded_safetensors,
@@ -17,7 +18,6 @@ from albert_core.checkpoint import (
     write_safetensors,
     write_sharded_safetensors,
 )
-from albert_core.convert import convert
 from albert_core.errors import CheckpointError
 from albert_core.weights import canonical_specs
 from conftest import tiny_config
@@ -223,7 +223,7 @@ def test_pretraining_and_qa_configs_are_saved_loadable_by_transformers(tmp_path)
     import json
 
     from albert_core import AlbertConfig
-    from albert_core.checkpoint import save_config_for_head
+    from albert_core.checkpoints import save_config_for_head
 
     config = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                           intermediate_size=8, num_labels=5)

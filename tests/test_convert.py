@@ -4,20 +4,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import _standins
-from albert_core import convert as convert_module
-from albert_core.checkpoint import read_checkpoint, save_safetensors_checkpoint
-from albert_core.convert import ParityError, convert, supported_heads
+from albert_cli import convert as convert_module
+from albert_cli.convert import ParityError, convert, supported_heads
+from albert_cli.parity import compare_runners, load_runner, probe_inputs
+from albert_core.checkpoints import (
+    read_checkpoint,
+    read_tf1_checkpoint,
+    save_safetensors_checkpoint,
+    tf1_export_state,
+    write_original_config,
+)
 from albert_core.errors import CheckpointError
-from albert_core.formats import read_tf1_contents, tf1_export_state
-from albert_core.parity import compare_runners, load_runner, probe_inputs
 from albert_core.weights import canonical_specs
 from conftest import CONFIG_MATRIX, tiny_config
-
-
-@pytest.fixture(autouse=True)
-def backends(monkeypatch):
-    return _standins.install(monkeypatch)
 
 
 def random_state(config, head, seed=0):
@@ -71,8 +70,6 @@ def write_original_checkpoint(directory, config, variables, module_prefix=False,
     """An original-style checkpoint: model.ckpt-7.{index,data}, albert_config.json, optimizer slots, global_step."""
     import tensorflow as tf
 
-    from albert_core.formats import write_original_config
-
     directory.mkdir(parents=True, exist_ok=True)
     names, tensors = [], []
     for name, array in variables.items():
@@ -104,7 +101,7 @@ def test_tf1_reader_matches_transformers_loader(tmp_path, case):
     config = tiny_config(num_labels=2, **overrides)
     state = random_state(config, "pretraining")
     prefix = write_original_checkpoint(tmp_path, config, original_tf1_variables(config, state), module_prefix)
-    contents = read_tf1_contents(prefix, config)
+    contents = read_tf1_checkpoint(prefix, config)
     assert contents.unmapped == []
     assert sum(name.endswith("global_step") for name in contents.skipped) == 1
     assert all(n.endswith(("adam_m", "adam_v", "global_step")) for n in contents.skipped)
@@ -141,7 +138,7 @@ def test_tf1_to_pt_to_tf1(tmp_path):
     assert all(np.array_equal(back[n], state[n]) for n in state)
     tf1 = convert(tmp_path / "pt", tmp_path / "tf1", to="tf1", progress=False)
     assert tf1.parity.ok
-    again = read_tf1_contents(read_checkpoint(tmp_path / "tf1").path)
+    again = read_tf1_checkpoint(read_checkpoint(tmp_path / "tf1").path)
     stored = {k: np.asarray(v) for k, v in _raw_tf1(read_checkpoint(tmp_path / "tf1").path).items()}
     assert stored.keys() == variables.keys()  # E == H: no projection written, original names only
     assert all(np.array_equal(stored[k], variables[k]) for k in variables)
@@ -250,14 +247,14 @@ def test_classifier_and_squad_v1_heads_of_the_original_scripts(tmp_path):
     variables["output_weights"] = np.full((2, 32), 0.5, np.float32)
     variables["output_bias"] = np.zeros(2, np.float32)
     prefix = write_original_checkpoint(tmp_path / "cls", config, variables, optimizer=False)
-    contents = read_tf1_contents(prefix, config)
+    contents = read_tf1_checkpoint(prefix, config)
     assert np.array_equal(contents.state["classifier.weight"], variables["output_weights"])
     assert "sequence_classification" in [h.value for h in supported_heads(contents.state, config)]
     del variables["output_weights"], variables["output_bias"]
     variables["cls/squad/output_weights"] = np.full((2, 32), 0.25, np.float32)
     variables["cls/squad/output_bias"] = np.zeros(2, np.float32)
     prefix = write_original_checkpoint(tmp_path / "squad", config, variables, optimizer=False)
-    assert np.array_equal(read_tf1_contents(prefix, config).state["qa_outputs.weight"],
+    assert np.array_equal(read_tf1_checkpoint(prefix, config).state["qa_outputs.weight"],
                           variables["cls/squad/output_weights"])
 
 

@@ -32,12 +32,12 @@ def test_core_imports_and_works_without_torch_or_tensorflow(tmp_path):
         import numpy as np
         import albert_core
         from albert_core import AlbertConfig, canonical_specs
-        from albert_core import checkpoint, weights, validation, outputs, config
+        from albert_core import checkpoints, heads, losses, weights, validation, outputs, config
         cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=1,
                            num_attention_heads=2, intermediate_size=8)
         state = {{n: np.zeros(s.shape, np.float32) for n, s in canonical_specs(cfg, "base").items()}}
-        checkpoint.save_safetensors_checkpoint({str(tmp_path)!r}, state, cfg, "base")
-        back = checkpoint.read_checkpoint({str(tmp_path)!r})
+        checkpoints.save_safetensors_checkpoint({str(tmp_path)!r}, state, cfg, "base")
+        back = checkpoints.read_checkpoint({str(tmp_path)!r})
         assert set(back.state) == set(state)
         assert not any(m.split(".")[0] in ("torch", "tensorflow") for m in sys.modules)
         print("core ok")
@@ -62,7 +62,7 @@ def test_pytorch_bin_without_torch_is_a_clear_error(tmp_path):
     (tmp_path / "pytorch_model.bin").write_bytes(b"not really")
     result = run_without_frameworks(
         f"""
-        from albert_core.checkpoint import read_pytorch_bin
+        from albert_core.checkpoints import read_pytorch_bin
         from albert_core.errors import FrameworkMissingError
         try:
             read_pytorch_bin({str(tmp_path / "pytorch_model.bin")!r})

@@ -185,6 +185,37 @@ def _expected_shape(label: LabelSpec, logits_shape: tuple[int | None, ...], conf
     return [sizes[d] for d in label.shape]
 
 
+def check_label_ranges(head: Head | str, config: AlbertConfig, labels: Mapping[str, Tensor | None], ops: TensorOps,
+                       num_choices: int | None = None) -> dict[str, Tensor | None]:
+    """The value checks of :func:`head_loss` alone, without the model's outputs, for an input pipeline.
+
+    Each bounded class label of ``head`` is checked with :func:`check_label_values` (regression and multi-label
+    targets, and span positions, have no bound). ``num_choices`` bounds multiple-choice labels; without it they are
+    left to :func:`head_loss`. Returns ``labels`` with the backend's run-time checks attached where it adds them.
+
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=10, embedding_size=4, hidden_size=8, num_hidden_layers=1,
+    ...                    num_attention_heads=2, intermediate_size=8)
+    >>> check_label_ranges("pretraining", cfg, {"sentence_order_label": np.array([0, 2])}, NumpyOps())
+    Traceback (most recent call last):
+    ...
+    albert_core.errors.InputError: sentence_order_label contains 2, outside [0, 2) (use -100 to ignore an example)
+    """
+    spec = head_spec(head)
+    checked = dict(labels)
+    for label in spec.labels:
+        value = labels.get(label.name)
+        if value is None or label.bound is None or (label.bound == "num_choices" and num_choices is None):
+            continue
+        if spec.loss is LossKind.SEQUENCE and (
+                config.infer_problem_type(ops.is_integer(value)) != "single_label_classification"):
+            continue
+        high, bound_name = _bound(label, config, (None, num_choices))
+        unit = "a position" if label.shape == ("batch", "seq") else "an example"
+        checked[label.name] = check_label_values(label.name, value, high, bound_name, unit, ops)
+    return checked
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Losses
 

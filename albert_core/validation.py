@@ -1,7 +1,9 @@
 """Input checks shared by both backends, so that bad inputs fail early with the same clear message everywhere.
 
-The backends pass static shapes (``None`` for a dimension unknown at trace time) and, where values are available
-eagerly, the observed minimum and maximum of id tensors. Each function raises :class:`~albert_core.InputError`
+The backends pass static shapes (``None`` for a dimension unknown at trace time), dtype names, and, where values are
+available eagerly, the observed minimum and maximum of id tensors (of the original dtype, before any cast) and the
+attention mask's values other than 0 and 1. Under tracing/compilation (``torch.compile``, ``tf.function``, XLA) values
+are unknown, so value checks are skipped there; shape and dtype checks always run. Each function raises :class:`~albert_core.InputError`
 naming the argument, what was expected and what was given.
 """
 
@@ -92,6 +94,72 @@ def check_id_range(name: str, low: int, high: int, limit: int, limit_name: str) 
         raise InputError(f"{name} contains the negative id {low}")
     if high >= limit:
         raise InputError(f"{name} contains id {high}, outside [0, {limit_name}={limit})")
+
+
+def dtype_kind(dtype_name: str) -> str:
+    """The kind of a dtype from its framework-neutral name (numpy's, torch's without ``torch.``, TensorFlow's).
+
+    One of ``"bool"``, ``"int"``, ``"uint"``, ``"float"``, ``"complex"`` or ``"other"`` (strings, quantised and
+    resource types).
+
+    >>> [dtype_kind(n) for n in ("uint64", "int8", "bfloat16", "bool", "string", "qint8", "complex64")]
+    ['uint', 'int', 'float', 'bool', 'other', 'other', 'complex']
+    """
+    if dtype_name == "bool":
+        return "bool"
+    for prefix, kind in (("uint", "uint"), ("int", "int"), ("float", "float"), ("bfloat", "float"),
+                         ("half", "float"), ("double", "float"), ("complex", "complex")):
+        rest = dtype_name[len(prefix):]
+        if dtype_name.startswith(prefix) and (rest == "" or rest.isdigit()):
+            return kind
+    return "other"
+
+
+def check_id_dtype(name: str, dtype_name: str) -> None:
+    """Ids may have any signed or unsigned integer dtype; float, bool, complex and string ids are an error.
+
+    The backends check the values' range (:func:`check_id_range`) on the original dtype and only then cast to the
+    index dtype of their embedding lookups, so a large unsigned id can never wrap around into the vocabulary.
+
+    >>> check_id_dtype("input_ids", "uint8")
+    >>> check_id_dtype("input_ids", "float32")
+    Traceback (most recent call last):
+    ...
+    albert_core.errors.InputError: input_ids must be an integer tensor, got dtype float32
+    """
+    if dtype_kind(dtype_name) not in ("int", "uint"):
+        raise InputError(f"{name} must be an integer tensor, got dtype {dtype_name}")
+
+
+def check_attention_mask_dtype(dtype_name: str) -> None:
+    """An attention mask may be boolean, integer or float (holding 0/1, see :func:`check_attention_mask_values`)."""
+    if dtype_kind(dtype_name) not in ("bool", "int", "uint", "float"):
+        raise InputError(f"attention_mask must be a boolean, integer or float tensor of 0 and 1, got dtype {dtype_name}")
+
+
+def _number(value: float | int | bool) -> str:
+    # both backends hand over Python scalars; 2.0 and 2 read the same so the messages do not depend on the dtype
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def check_attention_mask_values(non_binary: int, example: float | int | None = None) -> None:
+    """An attention mask must hold only 0 and 1: ``non_binary`` values other than those (``example`` one of them).
+
+    Other values are not a softer mask: the additive bias ``(1 - m) * finfo.min`` overflows to ``-inf`` (NaN
+    rows) for ``m < 0`` or large ``m``, and fractions make the result depend on how the batch was padded.
+    Checked when values are available (eagerly), like id ranges; under tracing/compilation it is skipped.
+
+    >>> check_attention_mask_values(0)
+    >>> check_attention_mask_values(3, 2.0)
+    Traceback (most recent call last):
+    ...
+    albert_core.errors.InputError: attention_mask must hold only 0 and 1 (or booleans), got 2 (3 values other than 0 and 1)
+    """
+    if non_binary:
+        raise InputError(f"attention_mask must hold only 0 and 1 (or booleans), got {_number(example)} "
+                         f"({non_binary} value{'s' if non_binary != 1 else ''} other than 0 and 1)")
 
 
 def check_choice_inputs(

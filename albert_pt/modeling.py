@@ -1,60 +1,22 @@
-"""ALBERT in PyTorch, in one file: embeddings, the shared encoder, the pooler and every task head.
+"""ALBERT in PyTorch: activations, the loss primitives, the backbone modules, the shared base class and every head.
 
-Read it top to bottom: activations, embeddings, one transformer block, the shared encoder, the backbone
-(:class:`AlbertModel`), then the heads. Parameter names are the canonical names of :mod:`albert_core.weights` (the
-Hugging Face PyTorch state-dict names), so ``model.state_dict()`` of a head model *is* a canonical state (without the
-tied decoder) and a stand-alone :class:`AlbertModel` names its tensors without the ``albert.`` prefix, as transformers
-does.
+Read it top to bottom; :mod:`albert_tf.modeling` has the same sections, classes and order, so the two files can be
+read side by side:
 
-The equations are those of the original google-research ALBERT (``modeling.py`` of the TF1 release):
+1. activations (:data:`ACTIVATION_FNS`, :func:`get_activation`);
+2. :class:`AlbertOps`, the torch primitives that :mod:`albert_core.losses` computes every loss with;
+3. backbone modules: embeddings, attention, one block, a parameter group, the shared encoder;
+4. :class:`AlbertPreTrainedModel`: initialisation, canonical state, checkpoints, the one loss call;
+5. :class:`AlbertModel`, the backbone (input checks, the padding-mask bias, the pooler);
+6. the task heads and :data:`MODEL_CLASSES`.
 
-* embeddings: ``LayerNorm(word[ids] + position[pos] + token_type[tt])`` -> dropout -> dense ``E -> H``
-  (``encoder.embedding_hidden_mapping_in``, always present, also when ``E == H``);
-* ``num_hidden_layers`` layers share ``num_hidden_groups`` parameter groups; layer ``l`` uses group
-  ``config.group_of_layer(l)`` and runs the ``inner_group_num`` blocks of that group in order;
-* a block is post-LN: ``a = LN(x + dropout(dense(attention(x))))``, ``y = LN(a + dropout(ffn_output(act(ffn(a)))))``;
-* the pooler is ``tanh(dense(h[:, 0]))``.
-
-Deviations from ``transformers.AlbertModel`` (4.57), each on purpose:
-
-1. **FFN-output dropout.** The original applies ``hidden_dropout_prob`` dropout to the feed-forward output before the
-   residual LayerNorm; transformers' PyTorch block does not. We apply it (train mode only, so eval outputs agree).
-2. **head_mask rows index layers.** A ``[num_hidden_layers, heads]`` mask applies row ``l`` to layer ``l``.
-   transformers slices the mask by *group* (with one group every layer uses row 0). With ``inner_group_num > 1`` the
-   same row ``l`` applies to every inner block of layer ``l``. A ``[heads]`` mask applies to every layer in both.
-3. **inner_group_num > num_hidden_layers / num_hidden_groups works.** transformers slices ``head_mask`` per group and
-   raises ``IndexError`` there; we simply run every inner block.
-4. **Layer-to-group mapping** uses ``config.group_of_layer``: the original's ``int(l / L * G)`` in double precision.
-   transformers computes ``int(l / (L / G))``, which rounds differently for some shapes (18 layers in 14 groups:
-   layer 9 uses group 7 in the original and here, group 6 in transformers).
-5. **Initialisation** is the original's truncated normal (``trunc_normal_(std=r, a=-2r, b=2r)``) for dense kernels
-   and embeddings, zero biases, LayerNorm 1/0; transformers uses a plain normal and zeroes the ``pad_token_id`` row
-   of the word embeddings (the original does neither; we do not either).
-6. **Sentence-order head** always has two classes (the canonical spec), whatever ``num_labels`` is
-   (transformers sizes it by ``num_labels``), and has no dropout before it, as in the original's
-   ``get_sentence_order_output``; transformers applies ``classifier_dropout_prob`` dropout there.
-7. **Classifier dropout** of every classification head is ``classifier_dropout_prob``, or ``hidden_dropout_prob``
-   when that is ``None`` (transformers does this fallback only in the token-classification head, and fails with
-   ``None`` in the others).
-8. **Relative position types**: like transformers (checked numerically in the tests), the absolute position
-   embeddings are *not* added in the embeddings when ``position_embedding_type`` is ``relative_key`` or
-   ``relative_key_query``; the position table still exists (and is saved) so checkpoints keep their shapes.
-   ``position_ids`` are then only range-checked. The relative scores are ``q . d[l - r + max_pos - 1]``
-   (``relative_key``) plus ``k . d[...]`` (``relative_key_query``), added to ``q . k / sqrt(head_size)``.
-9. **Attention kernel**: without attention weights to return, without ``head_mask`` and with absolute positions we
-   call :func:`torch.nn.functional.scaled_dot_product_attention` when :data:`USE_SDPA` is true (measured faster on
-   CPU by ``benchmarks/bench_pt.py``), else explicit matmuls, which are also used whenever attention weights or
-   ``head_mask`` are requested.
-10. **Inputs are validated** up front (:mod:`albert_core.validation`): bad shapes and out-of-range ids raise
-    :class:`~albert_core.InputError` instead of an index error from inside an embedding.
-11. The padded-key mask adds ``torch.finfo(dtype).min`` (like transformers; the original adds ``-10000``): masked
-    keys get probability exactly 0 either way.
-12. **Pre-training loss** with only one of ``labels`` / ``sentence_order_label`` is that part's loss alone;
-    transformers returns no loss unless both are given (with both, the sum agrees).
-
-As in transformers, ``attentions`` holds one tensor per block run, i.e. ``num_hidden_layers * inner_group_num``
-tensors (``num_hidden_layers`` in the usual ``inner_group_num == 1`` case), while ``hidden_states`` holds the
-projected embeddings and then one tensor per *layer* (``num_hidden_layers + 1``).
+The equations are the original google-research ALBERT's: embeddings ``LayerNorm(word + position + token_type)`` ->
+dropout -> dense ``E -> H``; layer ``l`` runs the ``inner_group_num`` blocks of group ``config.group_of_layer(l)``;
+a block is post-LN, ``a = LN(x + dropout(dense(attention(x))))``, ``y = LN(a + dropout(ffn_output(act(ffn(a)))))``;
+the pooler is ``tanh(dense(h[:, 0]))``. Where they deliberately differ from ``transformers`` is listed in
+``docs/model_doc/albert.rst``. What a head *is* (label arguments, outputs, loss rule, pooler) is read from
+:data:`albert_core.heads.HEADS`. Parameter names are the canonical names of :mod:`albert_core.weights` (the Hugging
+Face PyTorch state-dict names), so a head's ``state_dict()`` is a canonical state without the tied decoder.
 """
 
 from __future__ import annotations
@@ -64,19 +26,22 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from albert_core.checkpoint import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
-from albert_core.config import AlbertConfig
+from albert_core.checkpoints import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
+from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
 from albert_core.errors import ConfigError, InputError
+from albert_core.heads import HEADS, Head, part_outputs
+from albert_core.losses import TensorOps, flatten_choices, head_loss, unflatten_choices
 from albert_core.outputs import (
     BaseModelOutput,
     MaskedLMOutput,
+    ModelOutput,
     MultipleChoiceOutput,
     PreTrainingOutput,
     QuestionAnsweringOutput,
@@ -84,48 +49,20 @@ from albert_core.outputs import (
     TokenClassifierOutput,
 )
 from albert_core.validation import (
-    IGNORE_INDEX,
+    check_attention_mask_dtype,
+    check_attention_mask_values,
     check_choice_inputs,
+    check_id_dtype,
     check_id_range,
-    check_labels_shape,
     check_model_inputs,
     id_inputs,
 )
-from albert_core.weights import BACKBONE_PREFIX, Head, LoadReport, canonical_specs, match_state
+from albert_core.weights import BACKBONE_PREFIX, LoadReport, canonical_specs, match_state
 
 logger = logging.getLogger(__name__)
 
 #: Use ``F.scaled_dot_product_attention`` when nothing forces the explicit path (see ``benchmarks/bench_pt.py``).
 USE_SDPA = True
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Activations
-
-
-def _gelu_fast(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
-
-
-def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
-    return F.gelu(x, approximate="tanh")
-
-
-#: Every name of :data:`albert_core.ACTIVATIONS`, as a function of a tensor.
-ACT_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gelu": F.gelu,
-    "gelu_new": _gelu_tanh,
-    "gelu_pytorch_tanh": _gelu_tanh,
-    "gelu_fast": _gelu_fast,
-    "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x),
-    "relu": F.relu,
-    "relu6": F.relu6,
-    "silu": F.silu,
-    "swish": F.silu,
-    "mish": F.mish,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "linear": lambda x: x,
-}
 
 
 def _is_tracing() -> bool:
@@ -139,15 +76,117 @@ def _is_tracing() -> bool:
     return fx_tracing()
 
 
+def _shape(t: torch.Tensor | None) -> tuple[int, ...] | None:
+    return None if t is None else tuple(t.shape)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
-# Backbone modules
+# 1. Activations
+
+
+#: The ten activation functions, keyed by the function names of :data:`albert_core.config.ACTIVATION_FUNCTIONS`.
+ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x),
+    "relu": F.relu,
+    "relu6": F.relu6,
+    "silu": F.silu,
+    "mish": F.mish,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "linear": lambda x: x,
+}
+
+
+def get_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The activation called ``name`` (any name of :data:`albert_core.ACTIVATIONS`, aliases included).
+
+    Raises :class:`~albert_core.InputError` for other names (as :mod:`albert_tf` does).
+
+    >>> import torch
+    >>> get_activation("swish") is get_activation("silu"), float(get_activation("relu")(torch.tensor(-1.0)))
+    (True, 0.0)
+    """
+    if name not in ACTIVATION_FUNCTIONS:
+        raise InputError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATION_FUNCTIONS)}")
+    return ACTIVATION_FNS[ACTIVATION_FUNCTIONS[name]]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 2. AlbertOps: the torch primitives of albert_core.losses
+
+
+class AlbertOps(TensorOps):
+    """:class:`~albert_core.losses.TensorOps` on torch tensors; every loss comes out in float32.
+
+    Label values are checked only eagerly. Under torch.compile / fx / jit tracing values are not available:
+    :meth:`~albert_core.losses.TensorOps.value_range` returns ``None`` and
+    :meth:`~albert_core.losses.TensorOps.guard_range` returns the labels unchanged (a value check would
+    need a data-dependent branch, which breaks the graph), so a traced model does not report out-of-range labels.
+
+    >>> import torch
+    >>> ops = AlbertOps()
+    >>> total, count = ops.cross_entropy_sum(torch.zeros(3, 4), torch.tensor([1, -100, 3]), -100)
+    >>> round(float(ops.divide_or_zero(total, count)), 4), ops.value_range(torch.tensor([-100, 2, 7]), -100)
+    (1.3863, (2, 7))
+    """
+
+    def shape(self, x: torch.Tensor) -> tuple[int, ...]:
+        return tuple(x.shape)
+
+    def dim(self, x: torch.Tensor, axis: int) -> int:
+        return x.shape[axis]
+
+    def is_integer(self, x: torch.Tensor) -> bool:
+        return not x.dtype.is_floating_point
+
+    def reshape(self, x: torch.Tensor, shape: Sequence[Any]) -> torch.Tensor:
+        return x.reshape(list(shape))
+
+    def clip(self, x: torch.Tensor, low: Any, high: Any) -> torch.Tensor:
+        return x.clamp(low, high)
+
+    def cross_entropy_sum(self, logits: torch.Tensor, labels: torch.Tensor,
+                          ignore_index: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = labels.long()
+        total = F.cross_entropy(logits.float(), labels, ignore_index=ignore_index, reduction="sum")
+        return total, (labels != ignore_index).sum().float()
+
+    def divide_or_zero(self, total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        # with no kept label the sum has no terms and is exactly 0, so clamping the count gives 0 (and zero
+        # gradients) without a data-dependent branch that torch.compile would have to break the graph for
+        return total / count.clamp(min=1)
+
+    def mse(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(predictions.float(), targets.float())
+
+    def binary_cross_entropy(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(logits.float(), targets.float())
+
+    def value_range(self, x: torch.Tensor, ignore_index: int) -> tuple[int, int] | None:
+        if _is_tracing():
+            return None
+        kept = x[x != ignore_index]
+        if kept.numel() == 0:
+            return None
+        low, high = torch.aminmax(kept)
+        return int(low), int(high)
+
+    def guard_range(self, x: torch.Tensor, high: Any, ignore_index: int, message: str) -> torch.Tensor:
+        return x  # only reached while tracing: no run-time check (see the class docstring)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 3. Backbone modules
 
 
 class AlbertEmbeddings(nn.Module):
     """Word + position + token-type embeddings (width E), LayerNorm and dropout.
 
-    The E -> H projection lives in the encoder (``encoder.embedding_hidden_mapping_in``), where the canonical names
-    put it. Absolute position embeddings are added only for ``position_embedding_type="absolute"``.
+    Absent ``token_type_ids`` mean all zeros and absent ``position_ids`` mean ``0 .. S-1``. Absolute position
+    embeddings are added only for ``position_embedding_type="absolute"``. The E -> H projection lives in the encoder
+    (``encoder.embedding_hidden_mapping_in``), where the canonical names put it.
     """
 
     def __init__(self, config: AlbertConfig) -> None:
@@ -163,8 +202,9 @@ class AlbertEmbeddings(nn.Module):
     def forward(self, input_ids, token_type_ids, position_ids, inputs_embeds) -> torch.Tensor:
         x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
         seq = x.shape[1]
+        # the defaults add a broadcast row instead of gathering from an index tensor of zeros / 0..S-1
         if token_type_ids is None:
-            x = x + self.token_type_embeddings.weight[0]  # all-zero token types
+            x = x + self.token_type_embeddings.weight[0]
         else:
             x = x + self.token_type_embeddings(token_type_ids)
         if self.absolute:
@@ -228,7 +268,7 @@ class AlbertAttention(nn.Module):
 
 
 class AlbertLayer(nn.Module):
-    """One post-LN transformer block: attention sub-block, then feed-forward sub-block."""
+    """One post-LN transformer block: the attention sub-block, then feed-forward and the full-layer LayerNorm."""
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
@@ -236,7 +276,7 @@ class AlbertLayer(nn.Module):
         self.ffn = nn.Linear(config.hidden_size, config.intermediate_size)
         self.ffn_output = nn.Linear(config.intermediate_size, config.hidden_size)
         self.full_layer_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.activation = ACT_FNS[config.hidden_act]
+        self.activation = get_activation(config.hidden_act)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)  # on the FFN output, as in the original
 
     def forward(self, x, mask, head_mask=None, output_attentions=False):
@@ -263,9 +303,9 @@ class AlbertLayerGroup(nn.Module):
 class AlbertTransformer(nn.Module):
     """The E -> H projection and the shared encoder; returns ``(last, hidden_states, attentions)``.
 
-    ``hidden_states`` (when requested) holds the projected embeddings and then the output of every layer;
-    ``attentions`` holds one ``[B, heads, S, S]`` tensor per layer (per inner block when ``inner_group_num > 1``,
-    as transformers does).
+    Layer ``l`` runs group ``config.layer_groups()[l]``. ``hidden_states`` (when requested) holds the projected
+    embeddings and then the output of every layer; ``attentions`` holds one ``[B, heads, S, S]`` tensor per block
+    run (``num_hidden_layers * inner_group_num``, as transformers does).
     """
 
     def __init__(self, config: AlbertConfig) -> None:
@@ -284,10 +324,12 @@ class AlbertTransformer(nn.Module):
         for layer, group_index in enumerate(self.layer_groups):
             group = self.albert_layer_groups[group_index]
             row = None if head_mask is None else head_mask[layer]
+            # ---- PyTorch idiom: gradient checkpointing (recompute the layer in backward instead of storing it)
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 x, probs = torch.utils.checkpoint.checkpoint(
                     group, x, mask, row, output_attentions, use_reentrant=False
                 )
+            # ---- end of gradient checkpointing
             else:
                 x, probs = group(x, mask, row, output_attentions)
             if attentions is not None:
@@ -302,11 +344,11 @@ class AlbertTransformer(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Shared model machinery: initialisation, validation, checkpoints
+# 4. Shared model machinery
 
 
 class AlbertPreTrainedModel(nn.Module):
-    """Base of every ALBERT model: weight initialisation and checkpoint loading/saving in canonical names.
+    """Base of every ALBERT model: initialisation, canonical state, checkpoints and the loss of every head.
 
     Subclasses set :attr:`head` and build their modules in ``__init__``. Not meant to be built directly; use
     :class:`AlbertModel` or one of the task heads.
@@ -332,8 +374,10 @@ class AlbertPreTrainedModel(nn.Module):
         expected an albert_core.AlbertConfig, got dict
     """
 
-    #: the task head this class implements (decides the canonical tensor set, see ``canonical_specs``)
+    #: the task head this class implements (its row of :data:`albert_core.heads.HEADS`)
     head: Head = Head.BASE
+    #: the torch primitives :func:`albert_core.losses.head_loss` computes losses with
+    ops: ClassVar[TensorOps] = AlbertOps()
     #: prefix of the backbone's canonical names inside this module's ``state_dict`` (``""`` for AlbertModel)
     _state_prefix = BACKBONE_PREFIX
 
@@ -345,6 +389,35 @@ class AlbertPreTrainedModel(nn.Module):
         self.config = config
         #: what the last :meth:`load_canonical_state` / :meth:`from_pretrained` matched (``None`` before any load)
         self.load_report: LoadReport | None = None
+
+    # ------------------------------------------------------------------ building a head from its HEADS row
+
+    def _backbone(self) -> AlbertModel:
+        """The head's ``albert`` backbone, with the pooler exactly when the head uses it."""
+        return AlbertModel(self.config, add_pooling_layer=HEADS[self.head].pooler)
+
+    def _part_width(self, prefix: str) -> int:
+        """The output width of the head part named ``prefix``, as the head table sets it."""
+        part = next(part for part in HEADS[self.head].parts if part.prefix == prefix)
+        return part_outputs(part, vars(self.config))
+
+    def _linear_part(self, prefix: str) -> nn.Linear:
+        """The ``H -> outputs`` linear layer of the head part named ``prefix``."""
+        return nn.Linear(self.config.hidden_size, self._part_width(prefix))
+
+    # ------------------------------------------------------------------ the loss
+
+    def _head_output(self, output_class: type[ModelOutput], backbone: BaseModelOutput,
+                     label_values: tuple[torch.Tensor | None, ...], **outputs: torch.Tensor) -> ModelOutput:
+        """``output_class`` holding ``outputs``, the backbone's hidden states / attentions, and the head's loss.
+
+        ``label_values`` are the head's label arguments in the order of ``HEADS[head].label_names``;
+        :func:`albert_core.losses.head_loss` checks them and decides the loss (``None`` without labels).
+        """
+        labels = dict(zip(HEADS[self.head].label_names, label_values))
+        loss = head_loss(self.head, self.config, outputs, labels, self.ops)
+        return output_class(loss=loss, **outputs, hidden_states=backbone.hidden_states,
+                            attentions=backbone.attentions)
 
     # ------------------------------------------------------------------ initialisation
 
@@ -394,6 +467,8 @@ class AlbertPreTrainedModel(nn.Module):
             if isinstance(predictions, AlbertMLMHead):
                 predictions.bias.zero_()
 
+    # ------------------------------------------------------------------ PyTorch idiom: gradient checkpointing
+
     def gradient_checkpointing_enable(self) -> None:
         """Recompute each layer's activations in the backward pass instead of storing them (train mode only).
 
@@ -407,9 +482,7 @@ class AlbertPreTrainedModel(nn.Module):
         >>> model.encoder.gradient_checkpointing
         True
         """
-        for module in self.modules():
-            if isinstance(module, AlbertTransformer):
-                module.gradient_checkpointing = True
+        self._set_gradient_checkpointing(True)
 
     def gradient_checkpointing_disable(self) -> None:
         """Store activations again (the default); undoes :meth:`gradient_checkpointing_enable`.
@@ -423,9 +496,12 @@ class AlbertPreTrainedModel(nn.Module):
         >>> model.encoder.gradient_checkpointing
         False
         """
+        self._set_gradient_checkpointing(False)
+
+    def _set_gradient_checkpointing(self, enabled: bool) -> None:
         for module in self.modules():
             if isinstance(module, AlbertTransformer):
-                module.gradient_checkpointing = False
+                module.gradient_checkpointing = enabled
 
     # ------------------------------------------------------------------ canonical state
 
@@ -491,7 +567,8 @@ class AlbertPreTrainedModel(nn.Module):
             path: a checkpoint directory (``model.safetensors`` or ``pytorch_model.bin``, plus ``config.json``) or a
                 weights file.
             config: the configuration; defaults to the one stored beside the weights.
-            strict: raise :class:`~albert_core.CheckpointError` when a tensor is missing or unused.
+            strict: raise :class:`~albert_core.CheckpointError` when a tensor is missing or unused, or holds NaN
+                or infinite values (otherwise a :class:`~albert_core.errors.NonFiniteWeightsWarning`).
 
         A base checkpoint loads into any head (the head is freshly initialised) and a head checkpoint into
         :class:`AlbertModel`; what did not match is warned about and kept on ``model.load_report``. The model is
@@ -508,7 +585,7 @@ class AlbertPreTrainedModel(nn.Module):
         >>> model.load_report.missing
         []
         """
-        contents, config = read_checkpoint_for_model(path, config)
+        contents, config = read_checkpoint_for_model(path, config, strict=strict)
         model = cls(config)
         report = model.load_canonical_state(contents.state, strict=strict)
         warn_about_partial_load(cls.__name__, contents.path, report)
@@ -532,34 +609,51 @@ class AlbertPreTrainedModel(nn.Module):
         """
         return save_safetensors_checkpoint(directory, self.canonical_state(), self.config, self.head, dtype=dtype)
 
-    # ------------------------------------------------------------------ input validation
-
-    def _check_ids(self, input_ids, token_type_ids, position_ids) -> None:
-        tensors = {"input_ids": input_ids, "token_type_ids": token_type_ids, "position_ids": position_ids}
-        for name, limit, limit_name in id_inputs(self.config):
-            tensor = tensors[name]
-            if tensor is None:
-                continue
-            if tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool:
-                raise InputError(f"{name} must be an integer tensor, got dtype {tensor.dtype}")
-            if tensor.numel() and not _is_tracing():
-                check_id_range(name, int(tensor.min()), int(tensor.max()), limit, limit_name)
-
-
-def _shape(t: torch.Tensor | None):
-    return None if t is None else tuple(t.shape)
-
-
-def _ce(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
-    # mean over the labelled positions; 0 (not NaN) when every label is ignored, in both backends
-    labels = labels.reshape(-1).long()
-    summed = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels, ignore_index=ignore_index,
-                             reduction="sum")
-    return summed / (labels != ignore_index).sum().clamp(min=1)
-
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The backbone
+# 5. The backbone
+
+
+#: torch has no min/max (nor boolean indexing) for these "shell" dtypes, and casting uint64 to int64 wraps around,
+#: so their values are checked through numpy
+_WIDE_UNSIGNED = tuple(getattr(torch, n) for n in ("uint16", "uint32", "uint64") if hasattr(torch, n))
+
+
+def _dtype_name(tensor) -> str:
+    """The dtype's framework-neutral name (``int64``, ``uint8``, ``float32``): the same in both backends' messages."""
+    return str(tensor.dtype).removeprefix("torch.")
+
+
+def _id_tensor(name: str, tensor, limit: int, limit_name: str):
+    """An id input checked on its original dtype and values, then cast to an index dtype the lookups take.
+
+    Any integer dtype is accepted; the range check runs before the cast so no id wraps around. Under tracing the
+    values are unknown and only the dtype is checked.
+    """
+    if tensor is None:
+        return None
+    check_id_dtype(name, _dtype_name(tensor))
+    if tensor.numel() and not _is_tracing():
+        if tensor.dtype in _WIDE_UNSIGNED:
+            values = tensor.cpu().numpy()
+            low, high = int(values.min()), int(values.max())
+        else:
+            low, high = (int(v) for v in torch.aminmax(tensor))
+        check_id_range(name, low, high, limit, limit_name)
+    # nn.Embedding takes int32/int64 indices only (int8/uint8/int16 would raise); the values fit after the check
+    return tensor if tensor.dtype in (torch.int32, torch.int64) else tensor.long()
+
+
+def _mask_tensor(mask):
+    """``attention_mask`` checked to be boolean or 0/1 (values only when not tracing)."""
+    if mask is None:
+        return None
+    check_attention_mask_dtype(_dtype_name(mask))
+    if mask.dtype != torch.bool and mask.numel() and not _is_tracing():
+        values = mask.cpu().numpy() if mask.dtype in _WIDE_UNSIGNED else mask
+        bad = values[(values != 0) & (values != 1)]  # NaN compares unequal to both, so it is caught too
+        check_attention_mask_values(len(bad), bad[0].item() if len(bad) else None)
+    return mask.long() if mask.dtype in _WIDE_UNSIGNED else mask
 
 
 class AlbertModel(AlbertPreTrainedModel):
@@ -567,20 +661,11 @@ class AlbertModel(AlbertPreTrainedModel):
 
     Args:
         config: the model configuration.
-        add_pooling_layer: build the pooler (``pooler.weight`` / ``pooler.bias``). Heads that do not use it
-            (masked LM, token classification, QA) build the backbone without it, like transformers.
+        add_pooling_layer: build the pooler (``pooler.weight`` / ``pooler.bias``). The task heads build it exactly
+            when ``HEADS[head].pooler`` says they use it, like transformers.
 
     Parameters are named without the ``albert.`` prefix (``embeddings.word_embeddings.weight``, ...), as a
     stand-alone transformers ``AlbertModel`` names them; :meth:`~AlbertPreTrainedModel.canonical_state` adds the prefix.
-
-    >>> import torch
-    >>> from albert_core import AlbertConfig
-    >>> from albert_pt import AlbertModel
-    >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...                    num_attention_heads=2, intermediate_size=16)
-    >>> out = AlbertModel(cfg).eval()(torch.tensor([[2, 5, 7, 3]]), output_hidden_states=True)
-    >>> tuple(out.last_hidden_state.shape), tuple(out.pooler_output.shape), len(out.hidden_states)
-    ((1, 4, 8), (1, 8), 3)
     """
 
     head = Head.BASE
@@ -609,6 +694,20 @@ class AlbertModel(AlbertPreTrainedModel):
         """
         return self.embeddings.word_embeddings
 
+    def _check_ids(self, input_ids, token_type_ids, position_ids, attention_mask):
+        """Check the id inputs and the attention mask (:mod:`albert_core.validation`); return them ready to use."""
+        tensors = {"input_ids": input_ids, "token_type_ids": token_type_ids, "position_ids": position_ids}
+        for name, limit, limit_name in id_inputs(self.config):
+            tensors[name] = _id_tensor(name, tensors[name], limit, limit_name)
+        return tensors["input_ids"], tensors["token_type_ids"], tensors["position_ids"], _mask_tensor(attention_mask)
+
+    def _mask_bias(self, attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+        """``[B, S]`` keep-mask -> additive ``[B, 1, 1, S]`` bias (``finfo.min`` on padded keys), or ``None``."""
+        if attention_mask is None or (not _is_tracing() and bool(attention_mask.all())):
+            return None  # an all-ones mask changes nothing; dropping it lets SDPA use its unmasked kernel
+        keep = attention_mask.to(dtype)[:, None, None, :]
+        return (1.0 - keep) * torch.finfo(dtype).min
+
     def _head_mask(self, head_mask: torch.Tensor | None) -> torch.Tensor | None:
         """``[heads]`` or ``[L, heads]`` -> ``[L, 1, heads, 1, 1]`` (row ``l`` for layer ``l``)."""
         if head_mask is None:
@@ -628,16 +727,18 @@ class AlbertModel(AlbertPreTrainedModel):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> BaseModelOutput:
-        """Run the backbone.
+        """Run the backbone. These arguments are also the common arguments of every head's ``forward``.
 
         ``B`` is the batch size, ``S`` the sequence length, ``E`` ``embedding_size``, ``H`` ``hidden_size`` and ``L``
         ``num_hidden_layers``.
 
         Args:
-            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``. Give exactly one of
-                ``input_ids`` and ``inputs_embeds``.
-            attention_mask: ``[B, S]`` (integer, bool or float), 1 for real tokens and 0 for padding (default all
-                ones).
+            input_ids: integer ``[B, S]`` token ids in ``[0, vocab_size)``, of any integer dtype (checked before it
+                is cast to ``long``; float, bool and complex ids raise). Give exactly one of ``input_ids`` and
+                ``inputs_embeds``.
+            attention_mask: ``[B, S]`` (bool, integer or float) holding only 1 for real tokens and 0 for padding
+                (default all ones); other values raise. Value checks (id ranges, mask values) are skipped under
+                ``torch.compile`` / tracing, where values are unknown.
             token_type_ids: integer ``[B, S]`` segment ids in ``[0, type_vocab_size)`` (default zeros).
             position_ids: integer ``[B, S]`` positions in ``[0, max_position_embeddings)`` (default ``0 .. S-1``).
             head_mask: float ``[heads]`` or ``[L, heads]`` multipliers of the attention probabilities (row ``l``
@@ -656,7 +757,8 @@ class AlbertModel(AlbertPreTrainedModel):
               ``[B, heads, S, S]``.
 
         Raises:
-            ~albert_core.InputError: for inconsistent shapes or ids out of range.
+            ~albert_core.InputError: for inconsistent shapes, non-integer or out-of-range ids, an attention mask
+                other than 0/1 (and, in the heads, for bad labels).
 
         Example:
             >>> import torch
@@ -677,15 +779,12 @@ class AlbertModel(AlbertPreTrainedModel):
         """
         check_model_inputs(self.config, _shape(input_ids), _shape(attention_mask), _shape(token_type_ids),
                            _shape(position_ids), _shape(inputs_embeds), _shape(head_mask))
-        self._check_ids(input_ids, token_type_ids, position_ids)
+        input_ids, token_type_ids, position_ids, attention_mask = self._check_ids(input_ids, token_type_ids,
+                                                                                  position_ids, attention_mask)
         x = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
-        mask = None
-        if attention_mask is not None and (_is_tracing() or not bool(attention_mask.all())):
-            # (an all-ones mask changes nothing; dropping it lets SDPA use its unmasked kernel)
-            keep = attention_mask.to(x.dtype)[:, None, None, :]
-            mask = (1.0 - keep) * torch.finfo(x.dtype).min
         last, hidden_states, attentions = self.encoder(
-            x, mask, self._head_mask(head_mask), output_attentions, output_hidden_states
+            x, self._mask_bias(attention_mask, x.dtype), self._head_mask(head_mask), output_attentions,
+            output_hidden_states
         )
         pooled = torch.tanh(self.pooler(last[:, 0])) if self.pooler is not None else None
         return BaseModelOutput(last_hidden_state=last, pooler_output=pooled, hidden_states=hidden_states,
@@ -693,7 +792,11 @@ class AlbertModel(AlbertPreTrainedModel):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Heads
+# 6. Heads
+#
+# Every head's forward takes the arguments of AlbertModel.forward (documented there, once) plus its own label
+# arguments, and returns its output class with ``loss`` from albert_core.losses.head_loss (float32; None without
+# labels). Out-of-range class labels raise albert_core.InputError naming the argument.
 
 
 class AlbertMLMHead(nn.Module):
@@ -702,7 +805,7 @@ class AlbertMLMHead(nn.Module):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.embedding_size)
-        self.activation = ACT_FNS[config.hidden_act]
+        self.activation = get_activation(config.hidden_act)
         self.LayerNorm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
 
@@ -711,11 +814,11 @@ class AlbertMLMHead(nn.Module):
 
 
 class AlbertSOPHead(nn.Module):
-    """Sentence-order prediction: a two-class linear classifier on the pooled output."""
+    """Sentence-order prediction: a linear classifier on the pooled output (no dropout, as in the original)."""
 
-    def __init__(self, config: AlbertConfig) -> None:
+    def __init__(self, config: AlbertConfig, num_classes: int = 2) -> None:
         super().__init__()
-        self.classifier = nn.Linear(config.hidden_size, 2)
+        self.classifier = nn.Linear(config.hidden_size, num_classes)
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         return self.classifier(pooled)
@@ -743,49 +846,30 @@ class AlbertForPreTrainingOutput(PreTrainingOutput):
 
 
 class AlbertForPreTraining(AlbertPreTrainedModel):
-    """Backbone + masked-LM head + sentence-order head, as in ALBERT pre-training.
-
-    >>> import torch
-    >>> from albert_core import AlbertConfig
-    >>> from albert_pt import AlbertForPreTraining
-    >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...                    num_attention_heads=2, intermediate_size=16)
-    >>> ids = torch.tensor([[2, 5, 7, 3]])
-    >>> out = AlbertForPreTraining(cfg)(ids, labels=ids, sentence_order_label=torch.tensor([1]))
-    >>> tuple(out.prediction_logits.shape), tuple(out.sop_logits.shape), out.loss.ndim
-    ((1, 4, 20), (1, 2), 0)
-    """
+    """Backbone + masked-LM head + sentence-order head, as in ALBERT pre-training."""
 
     head = Head.PRETRAINING
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config)
+        self.albert = self._backbone()
         self.predictions = AlbertMLMHead(config)
-        self.sop_classifier = AlbertSOPHead(config)
+        self.sop_classifier = AlbertSOPHead(config, self._part_width("sop_classifier.classifier"))
         self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, sentence_order_label=None, output_attentions=False,
                 output_hidden_states=False) -> AlbertForPreTrainingOutput:
-        """Masked-LM and sentence-order logits.
+        """Masked-LM and sentence-order logits; the other arguments are those of :meth:`AlbertModel.forward`.
 
         Args:
-            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
-                ``inputs_embeds``.
-            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
-                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
-                float ``[B, S, E]``).
-            labels: integer ``[B, S]`` masked-LM target ids, -100 where no loss is taken.
-            sentence_order_label: integer ``[B]``, 0 for the original order, 1 for swapped segments.
-            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
-                (shapes as in :meth:`AlbertModel.forward`).
+            labels: integer ``[B, S]`` masked-LM target ids in ``[0, vocab_size)``, -100 where no loss is taken.
+            sentence_order_label: integer ``[B]``, 0 for the original order, 1 for swapped segments (-100 ignored).
 
         Returns:
             :class:`AlbertForPreTrainingOutput` with ``prediction_logits`` ``[B, S, vocab_size]`` and ``sop_logits``
-            ``[B, 2]``. ``loss`` (float32 scalar) is the MLM cross-entropy plus the SOP cross-entropy when both
-            label tensors are given, the MLM loss alone with only ``labels``, the SOP loss alone with only
-            ``sentence_order_label``, and ``None`` without labels.
+            ``[B, 2]``. ``loss`` is the MLM plus the SOP cross-entropy, or either alone when only its labels are
+            given.
 
         Example:
             >>> import torch
@@ -803,61 +887,35 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
-        batch, seq = out.last_hidden_state.shape[:2]
-        check_labels_shape("labels", _shape(labels), (batch, seq))
-        check_labels_shape("sentence_order_label", _shape(sentence_order_label), (batch,))
-        logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.weight)
-        sop = self.sop_classifier(out.pooler_output)
-        loss = None
-        if labels is not None:
-            loss = _ce(logits, labels)
-        if sentence_order_label is not None:
-            sop_loss = _ce(sop, sentence_order_label)
-            loss = sop_loss if loss is None else loss + sop_loss
-        return AlbertForPreTrainingOutput(loss=loss, prediction_logits=logits, sop_logits=sop,
-                                          hidden_states=out.hidden_states, attentions=out.attentions)
+        prediction_logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.weight)
+        sop_logits = self.sop_classifier(out.pooler_output)
+        return self._head_output(AlbertForPreTrainingOutput, out, (labels, sentence_order_label),
+                                 prediction_logits=prediction_logits, sop_logits=sop_logits)
 
 
 class AlbertForMaskedLM(AlbertPreTrainedModel):
-    """Backbone (no pooler) + masked-LM head with the decoder tied to the word embeddings.
-
-    >>> import torch
-    >>> from albert_core import AlbertConfig
-    >>> from albert_pt import AlbertForMaskedLM
-    >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...                    num_attention_heads=2, intermediate_size=16)
-    >>> out = AlbertForMaskedLM(cfg)(torch.tensor([[2, 5, 7, 3]]), labels=torch.tensor([[-100, 5, -100, -100]]))
-    >>> tuple(out.logits.shape), out.loss.ndim
-    ((1, 4, 20), 0)
-    """
+    """Backbone (no pooler) + masked-LM head with the decoder tied to the word embeddings."""
 
     head = Head.MASKED_LM
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = self._backbone()
         self.predictions = AlbertMLMHead(config)
         self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
                 output_hidden_states=False) -> MaskedLMOutput:
-        """Vocabulary logits for every position.
+        """Vocabulary logits for every position; the other arguments are those of :meth:`AlbertModel.forward`.
 
         Args:
-            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
-                ``inputs_embeds``.
-            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
-                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
-                float ``[B, S, E]``).
-            labels: integer ``[B, S]`` target ids, -100 where no loss is taken.
-            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
-                (shapes as in :meth:`AlbertModel.forward`).
+            labels: integer ``[B, S]`` target ids in ``[0, vocab_size)``, -100 where no loss is taken.
 
         Returns:
             :class:`~albert_core.outputs.MaskedLMOutput` with ``logits`` ``[B, S, vocab_size]`` and, with
-            ``labels``, ``loss``: the float32 mean cross-entropy over the positions whose label is not -100 (0 when
-            there are none).
+            ``labels``, ``loss``: the mean cross-entropy over the positions whose label is not -100 (0 when there
+            are none).
 
         Example:
             >>> import torch
@@ -877,59 +935,37 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
-        check_labels_shape("labels", _shape(labels), tuple(out.last_hidden_state.shape[:2]))
         logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.weight)
-        loss = _ce(logits, labels) if labels is not None else None
-        return MaskedLMOutput(loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions)
+        return self._head_output(MaskedLMOutput, out, (labels,), logits=logits)
 
 
 class AlbertForSequenceClassification(AlbertPreTrainedModel):
-    """Backbone + dropout + linear classifier ``H -> num_labels`` on the pooled output.
-
-    The loss follows ``config.infer_problem_type``: MSE for regression (``num_labels == 1``), cross-entropy for
-    integer labels, binary cross-entropy with logits for float multi-hot labels.
-
-    >>> import torch
-    >>> from albert_core import AlbertConfig
-    >>> from albert_pt import AlbertForSequenceClassification
-    >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
-    >>> out = AlbertForSequenceClassification(cfg)(torch.tensor([[2, 5, 7, 3]]), labels=torch.tensor([2]))
-    >>> tuple(out.logits.shape), out.loss.ndim
-    ((1, 3), 0)
-    """
+    """Backbone + dropout + linear classifier ``H -> num_labels`` on the pooled output."""
 
     head = Head.SEQUENCE_CLASSIFICATION
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config)
+        self.albert = self._backbone()
         self.dropout = nn.Dropout(config.effective_classifier_dropout)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.classifier = self._linear_part("classifier")
         self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
                 output_hidden_states=False) -> SequenceClassifierOutput:
-        """Class logits from the pooled first token.
+        """Class logits from the pooled first token; the other arguments are those of :meth:`AlbertModel.forward`.
 
         Args:
-            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
-                ``inputs_embeds``.
-            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
-                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
-                float ``[B, S, E]``).
-            labels: integer ``[B]`` class ids (single-label, -100 ignored), float ``[B, num_labels]`` multi-hot
-                targets (multi-label), or float ``[B]`` / ``[B, 1]`` targets (regression, ``num_labels == 1``);
-                :meth:`~albert_core.AlbertConfig.infer_problem_type` picks the loss unless ``problem_type`` is set.
-            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
-                (shapes as in :meth:`AlbertModel.forward`).
+            labels: integer ``[B]`` class ids in ``[0, num_labels)`` (single-label, -100 ignored), float
+                ``[B, num_labels]`` multi-hot targets (multi-label), or float ``[B]`` / ``[B, 1]`` targets
+                (regression, ``num_labels == 1``); :meth:`~albert_core.AlbertConfig.infer_problem_type` picks the
+                loss unless ``config.problem_type`` is set.
 
         Returns:
             :class:`~albert_core.outputs.SequenceClassifierOutput` with ``logits`` ``[B, num_labels]`` and, with
-            ``labels``, ``loss`` (float32 scalar: cross-entropy, binary cross-entropy with logits, or mean squared
-            error).
+            ``labels``, ``loss``: cross-entropy, binary cross-entropy with logits, or mean squared error.
 
         Example:
             >>> import torch
@@ -949,52 +985,19 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
         logits = self.classifier(self.dropout(out.pooler_output))
-        loss = None
-        if labels is not None:
-            problem = self.config.infer_problem_type(not labels.dtype.is_floating_point)
-            batch = logits.shape[0]
-            if problem == "regression":
-                if self.num_labels == 1:
-                    if labels.ndim == 2:
-                        check_labels_shape("labels", _shape(labels), (batch, 1))
-                    else:
-                        check_labels_shape("labels", _shape(labels), (batch,))
-                    loss = F.mse_loss(logits.reshape(-1).float(), labels.reshape(-1).float())
-                else:
-                    check_labels_shape("labels", _shape(labels), (batch, self.num_labels))
-                    loss = F.mse_loss(logits.float(), labels.float())
-            elif problem == "single_label_classification":
-                check_labels_shape("labels", _shape(labels), (batch,))
-                loss = _ce(logits, labels)
-            else:
-                check_labels_shape("labels", _shape(labels), (batch, self.num_labels))
-                loss = F.binary_cross_entropy_with_logits(logits.float(), labels.float())
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
-                                        attentions=out.attentions)
+        return self._head_output(SequenceClassifierOutput, out, (labels,), logits=logits)
 
 
 class AlbertForMultipleChoice(AlbertPreTrainedModel):
-    """Backbone + dropout + linear scorer ``H -> 1`` on each choice's pooled output.
-
-    Inputs are ``[B, num_choices, S]``; every choice is encoded as its own sequence.
-
-    >>> import torch
-    >>> from albert_core import AlbertConfig
-    >>> from albert_pt import AlbertForMultipleChoice
-    >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...                    num_attention_heads=2, intermediate_size=16)
-    >>> out = AlbertForMultipleChoice(cfg)(torch.tensor([[[2, 5, 3], [2, 6, 3]]]), labels=torch.tensor([1]))
-    >>> tuple(out.logits.shape)
-    (1, 2)
-    """
+    """Backbone + dropout + linear scorer ``H -> 1`` on each choice's pooled output."""
 
     head = Head.MULTIPLE_CHOICE
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config)
+        self.albert = self._backbone()
         self.dropout = nn.Dropout(config.effective_classifier_dropout)
-        self.classifier = nn.Linear(config.hidden_size, 1)
+        self.classifier = self._linear_part("classifier")
         self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
@@ -1002,19 +1005,16 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
                 output_hidden_states=False) -> MultipleChoiceOutput:
         """One score per choice; each choice is encoded as its own sequence of a ``[B * num_choices, S]`` batch.
 
+        The arguments are those of :meth:`AlbertModel.forward` with a choice dimension: ``input_ids``,
+        ``attention_mask``, ``token_type_ids`` and ``position_ids`` are ``[B, num_choices, S]``, ``inputs_embeds``
+        ``[B, num_choices, S, E]``; ``hidden_states`` and ``attentions`` belong to the flattened batch.
+
         Args:
-            input_ids: integer ``[B, num_choices, S]`` token ids; or give ``inputs_embeds``.
-            attention_mask, token_type_ids, position_ids: ``[B, num_choices, S]``, as in :meth:`AlbertModel.forward`.
-            head_mask: float ``[heads]`` or ``[L, heads]``, as in :meth:`AlbertModel.forward`.
-            inputs_embeds: float ``[B, num_choices, S, E]`` instead of ``input_ids``.
-            labels: integer ``[B]`` index of the right choice (-100 ignored).
-            output_attentions, output_hidden_states: bool; fill ``attentions`` (tensors
-                ``[B * num_choices, heads, S, S]``) / ``hidden_states`` (``[B * num_choices, S, H]``), which belong
-                to the flattened batch.
+            labels: integer ``[B]`` index of the right choice in ``[0, num_choices)`` (-100 ignored).
 
         Returns:
             :class:`~albert_core.outputs.MultipleChoiceOutput` with ``logits`` ``[B, num_choices]`` and, with
-            ``labels``, the float32 cross-entropy ``loss``.
+            ``labels``, the cross-entropy ``loss``.
 
         Example:
             >>> import torch
@@ -1033,64 +1033,42 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
         """
         check_choice_inputs(_shape(input_ids), _shape(inputs_embeds), _shape(attention_mask),
                             _shape(token_type_ids), _shape(position_ids))
-        main = input_ids if input_ids is not None else inputs_embeds
-        batch, choices = main.shape[0], main.shape[1]
-
-        def flat(t):
-            return None if t is None else t.reshape(batch * choices, t.shape[-1])
-
-        embeds = None if inputs_embeds is None else inputs_embeds.reshape(batch * choices, *inputs_embeds.shape[2:])
-        out = self.albert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
-                          head_mask, embeds, output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(out.pooler_output)).view(batch, choices)
-        check_labels_shape("labels", _shape(labels), (batch,))
-        loss = _ce(logits, labels) if labels is not None else None
-        return MultipleChoiceOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
-                                    attentions=out.attentions)
+        num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]
+        flat = flatten_choices({"input_ids": input_ids, "attention_mask": attention_mask,
+                                "token_type_ids": token_type_ids, "position_ids": position_ids,
+                                "inputs_embeds": inputs_embeds}, self.ops)
+        out = self.albert(**flat, head_mask=head_mask, output_attentions=output_attentions,
+                          output_hidden_states=output_hidden_states)
+        scores = self.classifier(self.dropout(out.pooler_output))
+        logits = unflatten_choices(scores, num_choices, self.ops)
+        return self._head_output(MultipleChoiceOutput, out, (labels,), logits=logits)
 
 
 class AlbertForTokenClassification(AlbertPreTrainedModel):
-    """Backbone (no pooler) + dropout + linear classifier ``H -> num_labels`` on every token.
-
-    >>> import torch
-    >>> from albert_core import AlbertConfig
-    >>> from albert_pt import AlbertForTokenClassification
-    >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...                    num_attention_heads=2, intermediate_size=16, num_labels=5)
-    >>> out = AlbertForTokenClassification(cfg)(torch.tensor([[2, 5, 7, 3]]), labels=torch.tensor([[-100, 1, 4, -100]]))
-    >>> tuple(out.logits.shape)
-    (1, 4, 5)
-    """
+    """Backbone (no pooler) + dropout + linear classifier ``H -> num_labels`` on every token."""
 
     head = Head.TOKEN_CLASSIFICATION
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = self._backbone()
         self.dropout = nn.Dropout(config.effective_classifier_dropout)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.classifier = self._linear_part("classifier")
         self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
                 output_hidden_states=False) -> TokenClassifierOutput:
-        """Class logits for every token.
+        """Class logits for every token; the other arguments are those of :meth:`AlbertModel.forward`.
 
         Args:
-            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
-                ``inputs_embeds``.
-            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
-                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
-                float ``[B, S, E]``).
             labels: integer ``[B, S]`` class ids in ``[0, num_labels)``, -100 where no loss is taken (special
                 tokens, padding, continuation pieces).
-            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
-                (shapes as in :meth:`AlbertModel.forward`).
 
         Returns:
             :class:`~albert_core.outputs.TokenClassifierOutput` with ``logits`` ``[B, S, num_labels]`` and, with
-            ``labels``, ``loss``: the float32 mean cross-entropy over the tokens whose label is not -100.
+            ``labels``, ``loss``: the mean cross-entropy over the tokens whose label is not -100.
 
         Example:
             >>> import torch
@@ -1108,55 +1086,33 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
-        check_labels_shape("labels", _shape(labels), tuple(out.last_hidden_state.shape[:2]))
         logits = self.classifier(self.dropout(out.last_hidden_state))
-        loss = _ce(logits, labels) if labels is not None else None
-        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
-                                     attentions=out.attentions)
+        return self._head_output(TokenClassifierOutput, out, (labels,), logits=logits)
 
 
 class AlbertForQuestionAnswering(AlbertPreTrainedModel):
-    """Backbone (no pooler) + linear ``H -> 2`` giving span start and end logits per token.
-
-    >>> import torch
-    >>> from albert_core import AlbertConfig
-    >>> from albert_pt import AlbertForQuestionAnswering
-    >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...                    num_attention_heads=2, intermediate_size=16)
-    >>> model = AlbertForQuestionAnswering(cfg)
-    >>> out = model(torch.tensor([[2, 5, 7, 3]]), start_positions=torch.tensor([1]), end_positions=torch.tensor([2]))
-    >>> tuple(out.start_logits.shape), tuple(out.end_logits.shape), out.loss.ndim
-    ((1, 4), (1, 4), 0)
-    """
+    """Backbone (no pooler) + linear ``H -> 2`` giving span start and end logits per token."""
 
     head = Head.QUESTION_ANSWERING
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+        self.albert = self._backbone()
+        self.qa_outputs = self._linear_part("qa_outputs")
         self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=False,
                 output_hidden_states=False) -> QuestionAnsweringOutput:
-        """Span start and end logits for every token.
+        """Span start and end logits for every token; the other arguments are those of :meth:`AlbertModel.forward`.
 
         Args:
-            input_ids: integer (``torch.long``) ``[B, S]`` token ids in ``[0, vocab_size)``; or give
-                ``inputs_embeds``.
-            attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds: optional, as in
-                :meth:`AlbertModel.forward` (``[B, S]``, ``[B, S]``, ``[B, S]``, ``[heads]`` or ``[L, heads]``,
-                float ``[B, S, E]``).
             start_positions, end_positions: integer ``[B]`` (or ``[B, 1]``) token indices of the answer span; both
                 are needed for a loss. Positions outside ``[0, S)`` are clamped to ``S`` and ignored.
-            output_attentions, output_hidden_states: bool; fill ``attentions`` / ``hidden_states`` of the output
-                (shapes as in :meth:`AlbertModel.forward`).
 
         Returns:
             :class:`~albert_core.outputs.QuestionAnsweringOutput` with ``start_logits`` and ``end_logits``, each
-            ``[B, S]``, and, with both position tensors, ``loss``: the float32 mean of the start and end
-            cross-entropies.
+            ``[B, S]``, and, with both position tensors, ``loss``: the mean of the start and end cross-entropies.
 
         Example:
             >>> import torch
@@ -1176,25 +1132,12 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
                           output_attentions, output_hidden_states)
         logits = self.qa_outputs(out.last_hidden_state)
         start_logits, end_logits = logits[..., 0].contiguous(), logits[..., 1].contiguous()
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            batch, seq = start_logits.shape
-            positions = []
-            for name, pos in (("start_positions", start_positions), ("end_positions", end_positions)):
-                if pos.ndim == 2:
-                    check_labels_shape(name, _shape(pos), (batch, 1))
-                    pos = pos.squeeze(-1)
-                check_labels_shape(name, _shape(pos), (batch,))
-                positions.append(pos.long().clamp(0, seq))
-            start_loss = _ce(start_logits, positions[0], ignore_index=seq)
-            end_loss = _ce(end_logits, positions[1], ignore_index=seq)
-            loss = (start_loss + end_loss) / 2
-        return QuestionAnsweringOutput(loss=loss, start_logits=start_logits, end_logits=end_logits,
-                                       hidden_states=out.hidden_states, attentions=out.attentions)
+        return self._head_output(QuestionAnsweringOutput, out, (start_positions, end_positions),
+                                 start_logits=start_logits, end_logits=end_logits)
 
 
 #: The model class of every head.
-MODEL_CLASSES: dict[Head, type] = {
+MODEL_CLASSES: dict[Head, type[AlbertPreTrainedModel]] = {
     Head.BASE: AlbertModel,
     Head.PRETRAINING: AlbertForPreTraining,
     Head.MASKED_LM: AlbertForMaskedLM,

@@ -1,7 +1,7 @@
 """albert-lite TensorFlow / Keras 3 backend: ALBERT models built from :class:`albert_core.AlbertConfig`.
 
 Every model names its variables by the canonical (Hugging Face PyTorch) tensor names, saves ``model.safetensors``
-that albert_pt and Hugging Face PyTorch load, and loads any checkpoint :func:`albert_core.checkpoint.read_checkpoint`
+that albert_pt and Hugging Face PyTorch load, and loads any checkpoint :func:`albert_core.checkpoints.read_checkpoint`
 reads.
 
 >>> import numpy as np

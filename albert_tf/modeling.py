@@ -1,45 +1,43 @@
-"""ALBERT in TensorFlow / Keras 3, following the original google-research architecture.
+"""ALBERT in TensorFlow / Keras 3; read it side by side with :mod:`albert_pt.modeling` (same classes, same order):
 
-Read top to bottom:
+1. activations (:data:`ACTIVATION_FNS`, :func:`get_activation`);
+2. :class:`TFAlbertOps`, the tf primitives that :mod:`albert_core.losses` computes every loss with;
+3. backbone modules: embeddings, attention, one block, a parameter group, the shared encoder;
+4. :class:`TFAlbertPreTrainedModel`: checkpoint I/O, the one loss call and, in marked sections, the Keras idioms
+   (dict inputs, ``fit``/``evaluate``, serving signature, SavedModel export, ``get_config``);
+5. :class:`TFAlbertModel`, the backbone (input checks, the padding-mask bias, head mask, the pooler);
+6. the task heads and :data:`MODEL_CLASSES`.
 
-1. activations and small building blocks (dense, LayerNorm, embedding table) that create their variables
-   explicitly and know their canonical (Hugging Face PyTorch) names;
-2. the backbone: embeddings, the shared transformer blocks, the encoder loop and the pooler;
-3. the losses (mean cross-entropy over labels that are not -100, as the PyTorch backend computes them);
-4. :class:`TFAlbertPreTrainedModel`: weight I/O (canonical names, safetensors), input handling, Keras ``fit``
-   support and SavedModel export, shared by every head;
-5. the model classes, one per :class:`~albert_core.weights.Head`.
-
-Variables are created in the constructors, so a model has all its weights as soon as it exists. Each layer says
-which canonical tensor each variable is (``canonical_variables``); the layout (TF dense kernels are ``[in, out]``)
-is decided by :func:`albert_core.weights.to_tf_layout` / :func:`~albert_core.weights.from_tf_layout`.
-
-Mixed precision: under a ``mixed_float16`` / ``mixed_bfloat16`` policy the variables stay float32, matrix products
-run in the compute dtype, and LayerNorm, softmax, the logits returned by every head and the losses are float32.
-
-Input checks: shapes are always checked (static shapes, ``None`` dimensions allowed) with
-:func:`albert_core.validation.check_model_inputs`. Id values (ids < vocab_size, token types < type_vocab_size,
-positions < max_position_embeddings) are checked only when executing eagerly; inside ``tf.function`` / XLA the value
-checks are skipped, so that the graph holds no assertion ops that XLA cannot compile.
+The Keras counterparts of ``nn.Linear``, ``nn.LayerNorm`` and ``nn.Embedding`` are in :mod:`albert_tf.layers`.
+Variables exist from construction and stay float32 under mixed precision (products run in the compute dtype;
+LayerNorm, softmax, logits and losses are float32). Id values are range-checked when executing eagerly. Label values
+are checked eagerly and, inside ``tf.function``, by a run-time assertion that ``fit``/``evaluate`` report as
+:class:`~albert_core.InputError`; under XLA, which compiles assertions to nothing, ``fit``/``evaluate`` check the
+labels before the compiled step instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 import numpy as np
 import tensorflow as tf
 
-from albert_core.checkpoint import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
-from albert_core.config import AlbertConfig
-from albert_core.errors import InputError
+from albert_core.checkpoints import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
+from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
+from albert_core.errors import ConfigError, InputError
+from albert_core.heads import HEADS, part_outputs
+from albert_core.losses import NumpyOps, TensorOps, check_label_ranges, flatten_choices, head_loss, unflatten_choices
 from albert_core.outputs import (
     BaseModelOutput,
     MaskedLMOutput,
+    ModelOutput,
     MultipleChoiceOutput,
     PreTrainingOutput,
     QuestionAnsweringOutput,
@@ -47,14 +45,16 @@ from albert_core.outputs import (
     TokenClassifierOutput,
 )
 from albert_core.validation import (
-    IGNORE_INDEX,
+    check_attention_mask_dtype,
+    check_attention_mask_values,
     check_choice_inputs,
+    check_id_dtype,
     check_id_range,
-    check_labels_shape,
     check_model_inputs,
     id_inputs,
 )
 from albert_core.weights import (
+    BACKBONE_PREFIX,
     Head,
     LoadReport,
     canonical_specs,
@@ -68,6 +68,8 @@ from albert_core.weights import (
 # is imported, after which ``tf.keras`` silently resolves to Keras 2 (tf_keras) in that process and its children.
 import keras  # noqa: E402
 
+from .layers import Block, Dense, EmbeddingTable, LayerNorm, apply_dropout, dropout_layer  # noqa: E402
+
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
         f"albert_tf needs Keras 3 with the TensorFlow backend, but KERAS_BACKEND is {keras.backend.backend()!r}; "
@@ -75,25 +77,18 @@ if keras.backend.backend() != "tensorflow":
     )
 
 # ---------------------------------------------------------------------------------------------------------------------
-# 1. Activations and building blocks
+# 1. Activations
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
-
-def _gelu_tanh(x):
-    return 0.5 * x * (1.0 + tf.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * tf.pow(x, 3))))
-
-
-_ACTIVATION_FNS = {
+#: The activation functions, keyed by the function names of :data:`albert_core.config.ACTIVATION_FUNCTIONS`.
+ACTIVATION_FNS: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
     "gelu": lambda x: 0.5 * x * (1.0 + tf.math.erf(x / math.sqrt(2.0))),
-    "gelu_new": _gelu_tanh,
-    "gelu_pytorch_tanh": _gelu_tanh,
-    "gelu_fast": lambda x: 0.5 * x * (1.0 + tf.tanh(0.7978845608 * x * (1.0 + 0.044715 * x * x))),
+    "gelu_tanh": lambda x: 0.5 * x * (1.0 + tf.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * tf.pow(x, 3)))),
     "quick_gelu": lambda x: x * tf.sigmoid(1.702 * x),
     "relu": tf.nn.relu,
     "relu6": tf.nn.relu6,
     "silu": lambda x: x * tf.sigmoid(x),
-    "swish": lambda x: x * tf.sigmoid(x),
     "mish": lambda x: x * tf.tanh(tf.math.softplus(x)),
     "tanh": tf.tanh,
     "sigmoid": tf.sigmoid,
@@ -101,155 +96,126 @@ _ACTIVATION_FNS = {
 }
 
 
-def get_activation(name: str):
-    """The activation function called ``name`` (one of :data:`albert_core.ACTIVATIONS`).
+def get_activation(name: str) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The activation called ``name`` (one of :data:`albert_core.ACTIVATIONS`, e.g. ``"gelu_new"``).
 
     >>> import tensorflow as tf
     >>> float(get_activation("relu")(tf.constant(-1.0)))
     0.0
     """
-    if name not in _ACTIVATION_FNS:
-        raise InputError(f"unknown activation {name!r}; choose one of {sorted(_ACTIVATION_FNS)}")
-    return _ACTIVATION_FNS[name]
-
-
-def _init(config: AlbertConfig):
-    # the original ALBERT initialises every weight matrix (embeddings included) from a truncated normal
-    return keras.initializers.TruncatedNormal(stddev=config.initializer_range)
-
-
-class _Block(keras.layers.Layer):
-    """Base of the building blocks: variables made in ``__init__``, casts done by hand (no Keras autocast).
-
-    Variables are created with ``autocast=False``: Keras enters a compute-dtype autocast scope around a mixed-policy
-    model's call even for layers that opt out of autocasting, and LayerNorm and the embedding tables must read their
-    float32 values.
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(autocast=False, **kwargs)
-
-    def _finish(self):
-        self.built = True
-
-    def __call__(self, *args, **kwargs):
-        # Internal blocks skip Keras' per-call machinery (input conversion, autocast scopes, training-flag
-        # inference, masking): their variables exist from construction, every cast is explicit and ``training`` is
-        # passed down by hand. This makes eager execution several times faster; graphs are identical.
-        return self.call(*args, **kwargs)
-
-    def canonical_variables(self, prefix: str) -> dict[str, Any]:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-
-def _dropout(rate: float) -> keras.layers.Layer:
-    """A Keras dropout layer, marked built (it has no weights; it is called through ``.call``)."""
-    layer = keras.layers.Dropout(rate)
-    layer.built = True
-    return layer
-
-
-def _apply_dropout(layer, x, training):
-    return layer.call(x, training=training) if training else x
-
-
-class Dense(_Block):
-    """``y = x @ kernel + bias`` over the last axis, kernel ``[in, out]`` (canonical ``weight`` is ``[out, in]``).
-
-    Args: ``in_features``, ``out_features``, the config (for the initialiser). Call: ``x [..., in] -> [..., out]``
-    in ``x``'s dtype.
-
-    >>> import tensorflow as tf
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> Dense(8, 3, cfg)(tf.ones([2, 5, 8])).shape
-        TensorShape([2, 5, 3])
-    """
-
-    def __init__(self, in_features: int, out_features: int, config: AlbertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.kernel = self.add_weight(shape=(in_features, out_features), initializer=_init(config), name="kernel",
-                                      autocast=False)
-        self.bias = self.add_weight(shape=(out_features,), initializer="zeros", name="bias", autocast=False)
-        self._finish()
-
-    def call(self, x):
-        y = tf.tensordot(x, tf.cast(self.kernel, x.dtype), axes=1)
-        return y + tf.cast(self.bias, x.dtype)
-
-    def canonical_variables(self, prefix):
-        return {f"{prefix}.weight": self.kernel, f"{prefix}.bias": self.bias}
-
-
-class LayerNorm(_Block):
-    """Layer normalisation over the last axis, always computed in float32; returns the input's dtype.
-
-    >>> import tensorflow as tf
-    >>> y = LayerNorm(4, 1e-12)(tf.constant([[1.0, 2.0, 3.0, 4.0]]))
-    >>> [round(float(v), 3) for v in y[0]]
-    [-1.342, -0.447, 0.447, 1.342]
-    """
-
-    def __init__(self, width: int, eps: float, **kwargs):
-        super().__init__(**kwargs)
-        self.eps = eps
-        self.gamma = self.add_weight(shape=(width,), initializer="ones", name="gamma", autocast=False)
-        self.beta = self.add_weight(shape=(width,), initializer="zeros", name="beta", autocast=False)
-        self._finish()
-
-    def call(self, x):
-        x32 = tf.cast(x, tf.float32)
-        mean = tf.reduce_mean(x32, axis=-1, keepdims=True)
-        centred = x32 - mean
-        var = tf.reduce_mean(tf.square(centred), axis=-1, keepdims=True)
-        y = centred * tf.math.rsqrt(var + self.eps) * tf.cast(self.gamma, tf.float32) + tf.cast(self.beta, tf.float32)
-        return tf.cast(y, x.dtype)
-
-    def canonical_variables(self, prefix):
-        return {f"{prefix}.weight": self.gamma, f"{prefix}.bias": self.beta}
-
-
-class EmbeddingTable(_Block):
-    """A ``[rows, width]`` lookup table; ``call(ids)`` gathers rows (float32): ``ids [...] -> [..., width]``.
-
-    >>> import tensorflow as tf
-    >>> from albert_core import AlbertConfig
-    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...            num_attention_heads=2, intermediate_size=16)
-    >>> EmbeddingTable(30, 4, cfg)(tf.constant([[1, 2, 3]])).shape
-    TensorShape([1, 3, 4])
-    """
-
-    def __init__(self, rows: int, width: int, config: AlbertConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.embeddings = self.add_weight(shape=(rows, width), initializer=_init(config), name="embeddings",
-                                          autocast=False)
-        self._finish()
-
-    def call(self, ids):
-        return tf.gather(tf.convert_to_tensor(self.embeddings), ids)
-
-    def canonical_variables(self, prefix):
-        return {f"{prefix}.weight": self.embeddings}
+    if name not in ACTIVATION_FUNCTIONS:
+        raise InputError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATION_FUNCTIONS)}")
+    return ACTIVATION_FNS[ACTIVATION_FUNCTIONS[name]]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# 2. The backbone
+# 2. The tf primitives of albert_core.losses
+
+# A failed label check inside tf.function surfaces as tf.errors.InvalidArgumentError; these markers let the Keras
+# entry points find the check's message in it and raise InputError instead (see _label_errors_as_input_errors).
+_CHECK_START, _CHECK_END = "<<albert-lite InputError: ", ">>"
 
 
-class AlbertEmbeddings(_Block):
-    """word + position + token-type embeddings (width E) -> LayerNorm -> dropout.
+class TFAlbertOps(TensorOps):
+    """:class:`~albert_core.losses.TensorOps` on TensorFlow tensors; every loss comes out float32.
 
-    Call: ``input_ids``, ``position_ids``, ``token_type_ids`` ``[B, S]`` (or ``inputs_embeds [B, S, E]``) ->
-    ``[B, S, E]`` in the compute dtype. With a relative position type the absolute table is not added.
+    >>> import numpy as np, tensorflow as tf
+    >>> from albert_core import AlbertConfig
+    >>> from albert_core.losses import head_loss
+    >>> cfg = AlbertConfig(vocab_size=10, embedding_size=4, hidden_size=8, num_hidden_layers=1,
+    ...                    num_attention_heads=2, intermediate_size=8, num_labels=3)
+    >>> loss = head_loss("sequence_classification", cfg, {"logits": tf.zeros([2, 3])},
+    ...                  {"labels": tf.constant([0, 2])}, TFAlbertOps())
+    >>> round(float(loss), 4), loss.dtype.name  # log(3)
+    (1.0986, 'float32')
+    """
+
+    def shape(self, x):
+        return tuple(x.shape.as_list())
+
+    def dim(self, x, axis):
+        static = x.shape[axis]
+        return static if static is not None else tf.shape(x)[axis]
+
+    def is_integer(self, x):
+        return tf.as_dtype(x.dtype).is_integer
+
+    def reshape(self, x, shape):
+        return tf.reshape(x, shape)
+
+    def clip(self, x, low, high):
+        return tf.clip_by_value(x, tf.cast(low, x.dtype), tf.cast(high, x.dtype))
+
+    def cross_entropy_sum(self, logits, labels, ignore_index):
+        logits = tf.cast(logits, tf.float32)
+        labels = tf.cast(labels, tf.int32)
+        keep = tf.not_equal(labels, tf.cast(ignore_index, tf.int32))
+        safe = tf.where(keep, labels, tf.zeros_like(labels))  # any valid class; the term is masked out below
+        per_label = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
+        keep = tf.cast(keep, tf.float32)
+        return tf.reduce_sum(per_label * keep), tf.reduce_sum(keep)
+
+    def divide_or_zero(self, total, count):
+        return tf.math.divide_no_nan(total, count)
+
+    def mse(self, predictions, targets):
+        return tf.reduce_mean(tf.square(tf.cast(predictions, tf.float32) - tf.cast(targets, tf.float32)))
+
+    def binary_cross_entropy(self, logits, targets):
+        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(targets, tf.float32),
+                                                                      logits=tf.cast(logits, tf.float32)))
+
+    def value_range(self, x, ignore_index):
+        if not tf.executing_eagerly():
+            return None
+        values = tf.boolean_mask(x, tf.not_equal(x, tf.cast(ignore_index, x.dtype)))
+        if int(tf.size(values)) == 0:
+            return None
+        return int(tf.reduce_min(values)), int(tf.reduce_max(values))
+
+    def guard_range(self, x, high, ignore_index, message):
+        if tf.executing_eagerly():  # value_range saw the values: nothing is left to check
+            return x
+        ignored = tf.equal(x, tf.cast(ignore_index, x.dtype))
+        inside = tf.logical_and(x >= 0, x < tf.cast(high, x.dtype))
+        check = tf.debugging.Assert(tf.reduce_all(tf.logical_or(ignored, inside)),
+                                    [f"{_CHECK_START}{message}{_CHECK_END}"])
+        with tf.control_dependencies([check]):
+            return tf.identity(x)
+
+
+def _message_of_label_check(error: tf.errors.InvalidArgumentError) -> str | None:
+    """The InputError message carried by a failed :meth:`TFAlbertOps.guard_range` check, if ``error`` is one."""
+    found = re.search(re.escape(_CHECK_START) + "(.*?)" + re.escape(_CHECK_END), str(error.message), re.DOTALL)
+    return found.group(1) if found else None
+
+
+@contextlib.contextmanager
+def _label_errors_as_input_errors() -> Iterator[None]:
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        message = _message_of_label_check(error)
+        if message is None:
+            raise
+        raise InputError(message) from error
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 3. Backbone modules
+
+
+class AlbertEmbeddings(Block):
+    """Word + position (absolute only) + token-type embeddings (width E), LayerNorm and dropout.
+
+    Absent ``token_type_ids`` mean all zeros and absent ``position_ids`` mean ``0 .. S-1``. The E -> H projection
+    lives in the encoder, where the canonical names put it. Returns ``[B, S, E]`` in the compute dtype.
 
     >>> import tensorflow as tf
     >>> from albert_core import AlbertConfig
     >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...            num_attention_heads=2, intermediate_size=16)
-    >>> ids = tf.constant([[2, 5, 3]])
-    >>> AlbertEmbeddings(cfg)(ids, tf.constant([[0, 1, 2]]), tf.zeros_like(ids)).shape
+    ...                    num_attention_heads=2, intermediate_size=16)
+    >>> AlbertEmbeddings(cfg)(tf.constant([[2, 5, 3]]), None, None, None).shape
     TensorShape([1, 3, 4])
     """
 
@@ -261,20 +227,25 @@ class AlbertEmbeddings(_Block):
                                                   name="position_embeddings")
         self.token_type_embeddings = EmbeddingTable(config.type_vocab_size, e, config, name="token_type_embeddings")
         self.LayerNorm = LayerNorm(e, config.layer_norm_eps, name="LayerNorm")
-        self.dropout = _dropout(config.hidden_dropout_prob)
-        # with relative position types the absolute table exists (checkpoints keep their shapes) but is not added,
-        # as in transformers' PyTorch ALBERT and albert_pt
+        self.dropout = dropout_layer(config.hidden_dropout_prob)
+        # with relative position types the absolute table exists (checkpoints keep their shapes) but is not added
         self.absolute = config.position_embedding_type == "absolute"
-        self._finish()
+        self.finish_init()
 
-    def call(self, input_ids, position_ids, token_type_ids, inputs_embeds=None, training=False):
-        if inputs_embeds is None:
-            inputs_embeds = self.word_embeddings(input_ids)
-        x = tf.cast(inputs_embeds, tf.float32) + self.token_type_embeddings(token_type_ids)
+    def call(self, input_ids, token_type_ids, position_ids, inputs_embeds, training=False):
+        x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
+        x = tf.cast(x, tf.float32)
+        if token_type_ids is None:
+            x = x + self.token_type_embeddings.embeddings[0]  # all-zero token types
+        else:
+            x = x + self.token_type_embeddings(token_type_ids)
         if self.absolute:
-            x = x + self.position_embeddings(position_ids)
+            if position_ids is None:
+                x = x + self.position_embeddings.embeddings[: tf.shape(x)[1]]
+            else:
+                x = x + self.position_embeddings(position_ids)
         x = tf.cast(self.LayerNorm(x), self.compute_dtype)
-        return _apply_dropout(self.dropout, x, training)
+        return apply_dropout(self.dropout, x, training)
 
     def canonical_variables(self, prefix):
         out = {}
@@ -283,245 +254,183 @@ class AlbertEmbeddings(_Block):
         return out
 
 
-class AlbertBlock(_Block):
-    """One post-LN transformer block: self-attention -> add & LayerNorm -> feed-forward -> add & LayerNorm.
+class AlbertAttention(Block):
+    """Multi-head self-attention, output projection, dropout and the residual LayerNorm of one block.
+
+    Call: ``x [B, S, H]``, ``mask_bias`` float32 ``[B, 1, 1, S]`` (0 or very negative; ``None`` masks nothing),
+    ``head_mask`` ``[1, heads, 1, 1]`` or ``None``. Returns ``(output [B, S, H], probabilities [B, heads, S, S])``,
+    the probabilities in float32.
 
     >>> import tensorflow as tf
     >>> from albert_core import AlbertConfig
     >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...            num_attention_heads=2, intermediate_size=16)
-    >>> out, probs = AlbertBlock(cfg)(tf.ones([1, 3, 8]), tf.zeros([1, 1, 1, 3]))
+    ...                    num_attention_heads=2, intermediate_size=16)
+    >>> out, probs = AlbertAttention(cfg)(tf.ones([1, 3, 8]), tf.zeros([1, 1, 1, 3]))
     >>> out.shape, probs.shape
     (TensorShape([1, 3, 8]), TensorShape([1, 2, 3, 3]))
     """
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
-        h, i = config.hidden_size, config.intermediate_size
-        self.config = config
+        h = config.hidden_size
         self.num_heads = config.num_attention_heads
         self.head_size = config.head_size
         self.query = Dense(h, h, config, name="query")
         self.key = Dense(h, h, config, name="key")
         self.value = Dense(h, h, config, name="value")
         self.dense = Dense(h, h, config, name="dense")
-        self.attention_norm = LayerNorm(h, config.layer_norm_eps, name="attention_LayerNorm")
-        self.relative = config.position_embedding_type != "absolute"
-        if self.relative:
+        self.LayerNorm = LayerNorm(h, config.layer_norm_eps, name="LayerNorm")
+        self.attention_dropout = dropout_layer(config.attention_probs_dropout_prob)
+        self.output_dropout = dropout_layer(config.hidden_dropout_prob)
+        self.position_embedding_type = config.position_embedding_type
+        self.max_position_embeddings = config.max_position_embeddings
+        if self.position_embedding_type != "absolute":
             self.distance_embedding = EmbeddingTable(2 * config.max_position_embeddings - 1, self.head_size, config,
                                                      name="distance_embedding")
-        self.ffn = Dense(h, i, config, name="ffn")
-        self.ffn_output = Dense(i, h, config, name="ffn_output")
-        self.full_layer_norm = LayerNorm(h, config.layer_norm_eps, name="full_layer_layer_norm")
-        self.activation = get_activation(config.hidden_act)
-        self.attention_dropout = _dropout(config.attention_probs_dropout_prob)
-        self.output_dropout = _dropout(config.hidden_dropout_prob)
-        self.ffn_dropout = _dropout(config.hidden_dropout_prob)
-        self._finish()
+        self.finish_init()
 
-    def _split_heads(self, x, batch, seq):
+    def _split(self, x, batch, seq):  # [B, S, H] -> [B, heads, S, head_size]
         x = tf.reshape(x, [batch, seq, self.num_heads, self.head_size])
-        return tf.transpose(x, [0, 2, 1, 3])  # [batch, heads, seq, head_size]
+        return tf.transpose(x, [0, 2, 1, 3])
 
     def call(self, x, mask_bias, head_mask=None, training=False):
-        """x ``[B, S, H]``; mask_bias ``[B, 1, 1, S]`` float32 (0 or very negative); head_mask ``[heads]`` or None.
-
-        Returns ``(output [B, S, H], attention probabilities [B, heads, S, S] float32)``.
-        """
         shape = tf.shape(x)
         batch, seq = shape[0], shape[1]
-        q = self._split_heads(self.query(x), batch, seq)
-        k = self._split_heads(self.key(x), batch, seq)
-        v = self._split_heads(self.value(x), batch, seq)
-        scores = tf.matmul(q, k, transpose_b=True)
-        scores = tf.cast(scores, tf.float32) / math.sqrt(self.head_size) + mask_bias
-        if self.relative:
+        q = self._split(self.query(x), batch, seq)
+        k = self._split(self.key(x), batch, seq)
+        v = self._split(self.value(x), batch, seq)
+        scores = tf.cast(tf.matmul(q, k, transpose_b=True), tf.float32) / math.sqrt(self.head_size)
+        if mask_bias is not None:
+            scores = scores + mask_bias
+        if self.position_embedding_type != "absolute":
             # distance l - r, shifted into [0, 2 * max_positions - 1); added unscaled, after the mask
             positions = tf.range(seq)
-            distance = positions[:, None] - positions[None, :] + self.config.max_position_embeddings - 1
+            distance = positions[:, None] - positions[None, :] + self.max_position_embeddings - 1
             table = tf.cast(self.distance_embedding(distance), q.dtype)  # [S, S, head_size]
-            rel = tf.einsum("bhld,lrd->bhlr", q, table)
-            if self.config.position_embedding_type == "relative_key_query":
-                rel = rel + tf.einsum("bhrd,lrd->bhlr", k, table)
-            scores = scores + tf.cast(rel, tf.float32)
-        probs = tf.nn.softmax(scores, axis=-1)
-        probs = _apply_dropout(self.attention_dropout, probs, training)
+            relative = tf.einsum("bhld,lrd->bhlr", q, table)
+            if self.position_embedding_type == "relative_key_query":
+                relative = relative + tf.einsum("bhrd,lrd->bhlr", k, table)
+            scores = scores + tf.cast(relative, tf.float32)
+        probs = apply_dropout(self.attention_dropout, tf.nn.softmax(scores, axis=-1), training)
         if head_mask is not None:
-            probs = probs * tf.reshape(tf.cast(head_mask, tf.float32), [1, self.num_heads, 1, 1])
+            probs = probs * head_mask
         context = tf.matmul(tf.cast(probs, v.dtype), v)
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, self.num_heads * self.head_size])
-        attended = _apply_dropout(self.output_dropout, self.dense(context), training)
-        attention_output = self.attention_norm(x + attended)
-        ffn = self.ffn_output(self.activation(self.ffn(attention_output)))
-        ffn = _apply_dropout(self.ffn_dropout, ffn, training)
-        return self.full_layer_norm(attention_output + ffn), probs
+        out = self.LayerNorm(x + apply_dropout(self.output_dropout, self.dense(context), training))
+        return out, probs
 
     def canonical_variables(self, prefix):
         out = {}
-        out.update(self.full_layer_norm.canonical_variables(f"{prefix}.full_layer_layer_norm"))
-        for name in ("query", "key", "value", "dense"):
-            out.update(getattr(self, name).canonical_variables(f"{prefix}.attention.{name}"))
-        out.update(self.attention_norm.canonical_variables(f"{prefix}.attention.LayerNorm"))
-        if self.relative:
-            out.update(self.distance_embedding.canonical_variables(f"{prefix}.attention.distance_embedding"))
+        for name in ("query", "key", "value", "dense", "LayerNorm"):
+            out.update(getattr(self, name).canonical_variables(f"{prefix}.{name}"))
+        if self.position_embedding_type != "absolute":
+            out.update(self.distance_embedding.canonical_variables(f"{prefix}.distance_embedding"))
+        return out
+
+
+class AlbertLayer(Block):
+    """One post-LN transformer block: the attention sub-block, then feed-forward, dropout and LayerNorm.
+
+    Call arguments and results as :class:`AlbertAttention`.
+    """
+
+    def __init__(self, config: AlbertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = AlbertAttention(config, name="attention")
+        self.ffn = Dense(config.hidden_size, config.intermediate_size, config, name="ffn")
+        self.ffn_output = Dense(config.intermediate_size, config.hidden_size, config, name="ffn_output")
+        self.full_layer_layer_norm = LayerNorm(config.hidden_size, config.layer_norm_eps,
+                                               name="full_layer_layer_norm")
+        self.activation = get_activation(config.hidden_act)
+        self.dropout = dropout_layer(config.hidden_dropout_prob)  # on the FFN output, as in the original
+        self.finish_init()
+
+    def call(self, x, mask_bias, head_mask=None, training=False):
+        attended, probs = self.attention(x, mask_bias, head_mask, training=training)
+        y = apply_dropout(self.dropout, self.ffn_output(self.activation(self.ffn(attended))), training)
+        return self.full_layer_layer_norm(attended + y), probs
+
+    def canonical_variables(self, prefix):
+        out = self.full_layer_layer_norm.canonical_variables(f"{prefix}.full_layer_layer_norm")
+        out.update(self.attention.canonical_variables(f"{prefix}.attention"))
         out.update(self.ffn.canonical_variables(f"{prefix}.ffn"))
         out.update(self.ffn_output.canonical_variables(f"{prefix}.ffn_output"))
         return out
 
 
-class AlbertBackbone(_Block):
-    """Embeddings, E->H projection, the shared encoder and (optionally) the tanh pooler.
+class AlbertLayerGroup(Block):
+    """The ``inner_group_num`` blocks of one parameter group, run in order for each layer using the group.
 
-    Layer ``l`` of ``num_hidden_layers`` runs every block of group ``config.group_of_layer(l)``. Call arguments are
-    those of :class:`TFAlbertModel` (already converted to tensors); returns a
-    :class:`~albert_core.outputs.BaseModelOutput`.
-
-    >>> import tensorflow as tf
-    >>> from albert_core import AlbertConfig
-    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...            num_attention_heads=2, intermediate_size=16)
-    >>> AlbertBackbone(cfg, with_pooler=False)(tf.constant([[2, 5, 3]])).pooler_output is None
-    True
+    Returns ``(output, [probabilities of every block])``.
     """
 
-    def __init__(self, config: AlbertConfig, with_pooler: bool = True, **kwargs):
+    def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(**kwargs)
-        self.config = config
-        self.embeddings = AlbertEmbeddings(config, name="embeddings")
+        self.albert_layers = [AlbertLayer(config, name=f"albert_layers_{i}") for i in range(config.inner_group_num)]
+        self.finish_init()
+
+    def call(self, x, mask_bias, head_mask=None, training=False):
+        all_probs = []
+        for block in self.albert_layers:
+            x, probs = block(x, mask_bias, head_mask, training=training)
+            all_probs.append(probs)
+        return x, all_probs
+
+    def canonical_variables(self, prefix):
+        out = {}
+        for i, block in enumerate(self.albert_layers):
+            out.update(block.canonical_variables(f"{prefix}.albert_layers.{i}"))
+        return out
+
+
+class AlbertTransformer(Block):
+    """The E -> H projection and the shared encoder; returns ``(last, hidden_states, attentions)``.
+
+    Layer ``l`` runs group ``config.layer_groups()[l]``. ``hidden_states`` (when requested) holds the projected
+    embeddings and then every layer's output; ``attentions`` one ``[B, heads, S, S]`` tensor per block run.
+    """
+
+    def __init__(self, config: AlbertConfig, **kwargs):
+        super().__init__(**kwargs)
         self.embedding_hidden_mapping_in = Dense(config.embedding_size, config.hidden_size, config,
                                                  name="embedding_hidden_mapping_in")
-        self.groups = [
-            [AlbertBlock(config, name=f"group_{g}_block_{i}") for i in range(config.inner_group_num)]
-            for g in range(config.num_hidden_groups)
-        ]
-        self.pooler = Dense(config.hidden_size, config.hidden_size, config, name="pooler") if with_pooler else None
-        self._finish()
+        self.albert_layer_groups = [AlbertLayerGroup(config, name=f"albert_layer_groups_{g}")
+                                    for g in range(config.num_hidden_groups)]
+        self.layer_groups = config.layer_groups()
+        self.finish_init()
 
-    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-             inputs_embeds=None, output_attentions=False, output_hidden_states=False, training=False):
-        config = self.config
-        main = input_ids if input_ids is not None else inputs_embeds
-        shape = tf.shape(main)
-        batch, seq = shape[0], shape[1]
-        if attention_mask is None:
-            attention_mask = tf.ones([batch, seq], tf.int32)
-        if token_type_ids is None:
-            token_type_ids = tf.zeros([batch, seq], tf.int32)
-        if position_ids is None:
-            position_ids = tf.broadcast_to(tf.range(seq)[None, :], [batch, seq])
-        x = self.embeddings(input_ids, position_ids, token_type_ids, inputs_embeds, training=training)
+    def call(self, x, mask_bias=None, head_mask=None, output_attentions=False, output_hidden_states=False,
+             training=False):
+        """x: ``[B, S, E]`` embeddings; mask_bias: ``[B, 1, 1, S]`` or None; head_mask: ``[L, 1, heads, 1, 1]``
+        or None."""
         x = self.embedding_hidden_mapping_in(x)
-        # padded keys get the most negative float32, as the reference does
-        keep = tf.cast(attention_mask, tf.float32)[:, None, None, :]
-        mask_bias = (1.0 - keep) * tf.float32.min
-        if head_mask is not None:
-            head_mask = tf.cast(head_mask, tf.float32)
-            if head_mask.shape.rank == 1:
-                head_mask = tf.broadcast_to(head_mask[None, :], [config.num_hidden_layers, config.num_attention_heads])
         hidden_states = [x] if output_hidden_states else None
         attentions = [] if output_attentions else None
-        for layer in range(config.num_hidden_layers):
-            layer_mask = None if head_mask is None else head_mask[layer]
-            for block in self.groups[config.group_of_layer(layer)]:
-                x, probs = block(x, mask_bias, layer_mask, training=training)
-                if output_attentions:
-                    attentions.append(probs)
-            if output_hidden_states:
+        for layer, group_index in enumerate(self.layer_groups):
+            row = None if head_mask is None else head_mask[layer]
+            x, probs = self.albert_layer_groups[group_index](x, mask_bias, row, training=training)
+            if attentions is not None:
+                attentions.extend(probs)
+            if hidden_states is not None:
                 hidden_states.append(x)
-        pooled = None
-        if self.pooler is not None:
-            pooled = tf.tanh(self.pooler(x[:, 0]))
-        return BaseModelOutput(
-            last_hidden_state=x,
-            pooler_output=pooled,
-            hidden_states=tuple(hidden_states) if output_hidden_states else None,
-            attentions=tuple(attentions) if output_attentions else None,
+        return (
+            x,
+            None if hidden_states is None else tuple(hidden_states),
+            None if attentions is None else tuple(attentions),
         )
 
-    def canonical_variables(self, prefix="albert"):
-        out = dict(self.embeddings.canonical_variables(f"{prefix}.embeddings"))
-        out.update(self.embedding_hidden_mapping_in.canonical_variables(f"{prefix}.encoder.embedding_hidden_mapping_in"))
-        for g, group in enumerate(self.groups):
-            for i, block in enumerate(group):
-                out.update(block.canonical_variables(f"{prefix}.encoder.albert_layer_groups.{g}.albert_layers.{i}"))
-        if self.pooler is not None:
-            out.update(self.pooler.canonical_variables(f"{prefix}.pooler"))
+    def canonical_variables(self, prefix):
+        out = self.embedding_hidden_mapping_in.canonical_variables(f"{prefix}.embedding_hidden_mapping_in")
+        for g, group in enumerate(self.albert_layer_groups):
+            out.update(group.canonical_variables(f"{prefix}.albert_layer_groups.{g}"))
         return out
-
-
-class AlbertMLMHead(_Block):
-    """dense H->E, activation, LayerNorm, then logits against the (tied) word embeddings plus a bias.
-
-    Call: ``[B, S, H] -> [B, S, vocab]`` float32 logits.
-
-    >>> import tensorflow as tf
-    >>> from albert_core import AlbertConfig
-    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-    ...            num_attention_heads=2, intermediate_size=16)
-    >>> backbone = AlbertBackbone(cfg)
-    >>> AlbertMLMHead(cfg, backbone.embeddings.word_embeddings)(tf.ones([1, 3, 8])).shape
-    TensorShape([1, 3, 30])
-    """
-
-    def __init__(self, config: AlbertConfig, word_embeddings: EmbeddingTable, **kwargs):
-        super().__init__(**kwargs)
-        self.dense = Dense(config.hidden_size, config.embedding_size, config, name="dense")
-        self.LayerNorm = LayerNorm(config.embedding_size, config.layer_norm_eps, name="LayerNorm")
-        self.activation = get_activation(config.hidden_act)
-        self.word_embeddings = word_embeddings  # shared, not owned: its variable belongs to the backbone
-        self.bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="bias", autocast=False)
-        self._finish()
-
-    def call(self, x):
-        x = self.LayerNorm(self.activation(self.dense(x)))
-        table = tf.cast(self.word_embeddings.embeddings, x.dtype)
-        logits = tf.matmul(tf.reshape(x, [-1, tf.shape(x)[-1]]), table, transpose_b=True)
-        logits = tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [-1]], axis=0))
-        return tf.cast(logits, tf.float32) + self.bias
-
-    def canonical_variables(self, prefix="predictions"):
-        out = {f"{prefix}.bias": self.bias}
-        out.update(self.dense.canonical_variables(f"{prefix}.dense"))
-        out.update(self.LayerNorm.canonical_variables(f"{prefix}.LayerNorm"))
-        return out
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# 3. Losses (float32, mean over the labels that are not ignored)
-
-
-def masked_cross_entropy(logits, labels, ignore_index: int = IGNORE_INDEX):
-    """Mean softmax cross-entropy of ``logits [..., C]`` against integer ``labels [...]``, skipping ``ignore_index``.
-
-    Returns a float32 scalar; 0 when every label is ignored.
-
-    >>> import tensorflow as tf
-    >>> loss = masked_cross_entropy(tf.zeros([2, 4]), tf.constant([1, -100]))
-    >>> round(float(loss), 4)  # log(4)
-    1.3863
-    """
-    logits = tf.cast(logits, tf.float32)
-    labels = tf.cast(labels, tf.int32)
-    num_classes = tf.shape(logits)[-1]
-    logits = tf.reshape(logits, [-1, num_classes])
-    labels = tf.reshape(labels, [-1])
-    keep = tf.not_equal(labels, ignore_index)
-    safe = tf.where(keep, labels, tf.zeros_like(labels))
-    per_item = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
-    keep_f = tf.cast(keep, tf.float32)
-    return tf.math.divide_no_nan(tf.reduce_sum(per_item * keep_f), tf.reduce_sum(keep_f))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 4. Shared model machinery
 
-_INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "head_mask", "inputs_embeds")
-
-
-def _static_shape(x) -> list[int | None] | None:
-    if x is None:
-        return None
-    return list(x.shape) if hasattr(x, "shape") else list(np.shape(x))
+#: The input arguments every model takes (besides its labels), in call order.
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "head_mask", "inputs_embeds")
 
 
 def _to_tensor(x, dtype=None):
@@ -532,16 +441,26 @@ def _to_tensor(x, dtype=None):
     return tf.convert_to_tensor(x, dtype=dtype)
 
 
-class TFAlbertPreTrainedModel(keras.Model):
-    """Base class of every ALBERT Keras model: weight I/O, input checks, Keras training and SavedModel export.
+def _static_shape(x) -> list[int | None] | None:
+    if x is None:
+        return None
+    return list(x.shape) if hasattr(x, "shape") else list(np.shape(x))
 
-    Subclasses set :attr:`head` and implement ``_forward`` and ``_head_loss``. Not meant to be built directly; use
-    :class:`TFAlbertModel` or one of the task heads. Every variable is created by the constructor, so a new model
-    can be saved, loaded or inspected without a first call.
+
+class TFAlbertPreTrainedModel(keras.Model):
+    """Base of every ALBERT Keras model: config check, canonical weight I/O, the loss, and the Keras idioms.
+
+    Subclasses set :attr:`head`, build their layers in ``__init__`` and implement ``call``. Not meant to be built
+    directly; use :class:`TFAlbertModel` or one of the task heads. Every variable is created by the constructor
+    (with the original ALBERT's initialisers, see :mod:`albert_tf.layers`), so a new model can be saved, loaded or
+    inspected without a first call.
 
     Args:
-        config: the model configuration.
+        config: the model configuration; validated again here.
         kwargs: passed to :class:`keras.Model` (``name``, ...).
+
+    Raises:
+        ~albert_core.ConfigError: when ``config`` is not an :class:`~albert_core.AlbertConfig` or does not validate.
 
     Example:
         >>> from albert_core import AlbertConfig
@@ -558,10 +477,20 @@ class TFAlbertPreTrainedModel(keras.Model):
 
     #: the task head this class implements (decides the canonical tensor set, see ``canonical_specs``)
     head: Head = Head.BASE
-    #: label arguments of ``call`` (and keys accepted in the input dict or as ``y`` in ``fit``)
-    label_keys: tuple[str, ...] = ("labels",)
+    #: label arguments of ``call``, also accepted in the input dict or as ``y`` in ``fit``: the head's
+    #: ``HEADS[head].label_names``
+    label_keys: tuple[str, ...] = ()
+    #: the tf primitives :func:`albert_core.losses.head_loss` computes every loss with
+    ops: ClassVar[TensorOps] = TFAlbertOps()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.label_keys = HEADS[cls.head].label_names
 
     def __init__(self, config: AlbertConfig, **kwargs):
+        if not isinstance(config, AlbertConfig):
+            raise ConfigError(f"expected an albert_core.AlbertConfig, got {type(config).__name__}")
+        config.validate()
         # no autocast: ids and float labels keep their dtype (Keras would cast float inputs to the compute dtype);
         # every cast to the compute dtype is explicit in the layers
         kwargs.setdefault("autocast", False)
@@ -571,55 +500,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         #: what the last :meth:`load_canonical_state` / :meth:`from_pretrained` matched (``None`` before any load)
         self.load_report: LoadReport | None = None
 
-    # -------------------------------------------------------------- inputs
-
-    def _unpack(self, input_ids, kwargs: dict) -> dict:
-        """Merge a dict passed as the first argument (as Keras ``fit`` does) with the keyword arguments."""
-        if isinstance(input_ids, Mapping):
-            merged = dict(input_ids)
-            unknown = set(merged) - set(_INPUT_KEYS) - set(self.label_keys)
-            if unknown:
-                raise InputError(f"unknown input names {sorted(unknown)}; expected some of "
-                                 f"{list(_INPUT_KEYS) + list(self.label_keys)}")
-            for key, value in kwargs.items():
-                if value is not None:
-                    merged[key] = value
-            return {k: merged.get(k) for k in list(_INPUT_KEYS) + list(self.label_keys)}
-        kwargs = dict(kwargs)
-        kwargs["input_ids"] = input_ids
-        return kwargs
-
-    def _check_inputs(self, inputs: dict, choices: bool = False) -> dict:
-        """Convert to tensors, check static shapes, and (eagerly) id ranges. Returns the converted inputs."""
-        out = {}
-        for key in _INPUT_KEYS:
-            value = inputs.get(key)
-            if key in ("input_ids", "token_type_ids", "position_ids", "attention_mask") and value is not None:
-                value = _to_tensor(value)
-                if value.dtype.is_floating and key != "attention_mask":
-                    raise InputError(f"{key} must be an integer tensor, got dtype {value.dtype.name}")
-                if value.dtype not in (tf.int32, tf.int64):
-                    value = tf.cast(value, tf.int32)
-            elif value is not None:
-                value = _to_tensor(value)
-            out[key] = value
-        shapes = {k: _static_shape(v) for k, v in out.items()}
-        if choices:
-            check_choice_inputs(shapes["input_ids"], shapes["inputs_embeds"], shapes["attention_mask"],
-                                shapes["token_type_ids"], shapes["position_ids"])
-            # check the flattened [batch * choices, seq] view against the config
-            flat = {k: (None if s is None else ([None] + s[2:]) if k != "head_mask" else s) for k, s in shapes.items()}
-            check_model_inputs(self.config, **flat)
-        else:
-            check_model_inputs(self.config, **shapes)
-        if tf.executing_eagerly():
-            for key, limit, limit_name in id_inputs(self.config):
-                value = out[key]
-                if value is not None and tf.size(value) > 0:
-                    check_id_range(key, int(tf.reduce_min(value)), int(tf.reduce_max(value)), limit, limit_name)
-        return out
-
-    # -------------------------------------------------------------- weights
+    # ------------------------------------------------------------------ canonical state
 
     def canonical_variables(self) -> dict[str, Any]:
         """Every variable of the model by canonical name (``albert.``-prefixed HF PyTorch names), in TF layout.
@@ -636,8 +517,8 @@ class TFAlbertPreTrainedModel(keras.Model):
         check_names_complete(canonical_specs(self.config, self.head), names, f"{type(self).__name__} variables")
         return names
 
-    def _canonical_variables(self) -> dict[str, Any]:
-        return self.albert.canonical_variables("albert")
+    def _canonical_variables(self) -> dict[str, Any]:  # pragma: no cover - every model overrides it
+        raise NotImplementedError
 
     def canonical_state(self) -> dict[str, np.ndarray]:
         """The weights as numpy arrays by canonical name, in canonical (PyTorch) layout.
@@ -653,7 +534,8 @@ class TFAlbertPreTrainedModel(keras.Model):
         return {name: from_tf_layout(specs[name], np.asarray(variables[name].numpy())) for name in specs}
 
     def load_canonical_state(self, state: Mapping[str, np.ndarray], strict: bool = False) -> LoadReport:
-        """Assign a canonical state (names and layout as :meth:`canonical_state`); return the :class:`~albert_core.weights.LoadReport`.
+        """Assign a canonical state (names and layout as :meth:`canonical_state`); return its
+        :class:`~albert_core.weights.LoadReport`.
 
         Shapes must match exactly (:class:`~albert_core.CheckpointError` otherwise); with ``strict=True`` missing or
         unexpected tensors raise too. Tensors missing from ``state`` keep their current values.
@@ -680,7 +562,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         ...                    num_attention_heads=2, intermediate_size=16)
         >>> TFAlbertModel(cfg).build_with_dummy_inputs()
         """
-        ids = np.zeros((1, 2, 2) if self.head is Head.MULTIPLE_CHOICE else (1, 2), dtype=np.int32)
+        ids = np.zeros((1, 2, 2) if HEADS[self.head].choices else (1, 2), dtype=np.int32)
         self(ids)
 
     @classmethod
@@ -688,9 +570,11 @@ class TFAlbertPreTrainedModel(keras.Model):
                         strict: bool = False) -> "TFAlbertPreTrainedModel":
         """Build the model and load a checkpoint directory or weights file.
 
-        Reads every format :func:`albert_core.checkpoint.read_checkpoint` knows (``model.safetensors`` from
+        Reads every format :func:`albert_core.checkpoints.read_checkpoint` knows (``model.safetensors`` from
         albert_pt or Hugging Face PyTorch, ``pytorch_model.bin``, ``tf_model.h5``, TF1). ``config`` defaults to the
-        one beside the weights. What matched is kept in ``model.load_report``.
+        one beside the weights. What matched is kept in ``model.load_report``. ``strict=True`` raises
+        :class:`~albert_core.CheckpointError` when a tensor is missing or unused, or holds NaN or infinite values
+        (otherwise a :class:`~albert_core.errors.NonFiniteWeightsWarning`).
 
         >>> import tempfile
         >>> from albert_core import AlbertConfig
@@ -702,7 +586,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         >>> model.load_report.missing
         ['classifier.weight', 'classifier.bias']
         """
-        contents, config = read_checkpoint_for_model(path, config)
+        contents, config = read_checkpoint_for_model(path, config, strict=strict)
         model = cls(config)  # every variable is created by the constructor: nothing to build
         model.load_report = model.load_canonical_state(contents.state, strict=strict)
         warn_about_partial_load(cls.__name__, contents.path, model.load_report)
@@ -724,81 +608,51 @@ class TFAlbertPreTrainedModel(keras.Model):
         """
         return save_safetensors_checkpoint(directory, self.canonical_state(), self.config, self.head, dtype=dtype)
 
-    # -------------------------------------------------------------- forward
+    # ------------------------------------------------------------------ building a head from its HEADS row
 
-    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-             inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False,
-             **extra_labels):
-        """Run the model (``model(...)``). The heads with more label arguments override it; each class docstring
-        says what its labels and outputs are.
+    def _backbone(self) -> "TFAlbertModel":
+        """The head's ``albert`` backbone, with the pooler exactly when the head uses it."""
+        return TFAlbertModel(self.config, add_pooling_layer=HEADS[self.head].pooler, name="albert")
 
-        Args:
-            input_ids: int32/int64 ``[batch, seq]`` token ids in ``[0, vocab_size)`` (numpy arrays, lists and
-                tensors are accepted); or a dict of these arguments, as Keras ``fit`` passes it. Give exactly one of
-                ``input_ids`` and ``inputs_embeds``.
-            attention_mask: ``[batch, seq]``, 1 for tokens to attend to and 0 for padding (default all ones).
-            token_type_ids: integer ``[batch, seq]`` segment ids (default zeros).
-            position_ids: integer ``[batch, seq]`` positions (default ``0 .. seq-1``).
-            head_mask: float ``[heads]`` or ``[num_hidden_layers, heads]`` multipliers of the attention
-                probabilities.
-            inputs_embeds: float ``[batch, seq, embedding_size]`` instead of ``input_ids``.
-            labels: the head's labels (see the class docstring; -100 marks ignored positions); adds ``loss``.
-            output_attentions: also return the ``num_hidden_layers * inner_group_num`` attention-probability
-                tensors ``[batch, heads, seq, seq]``.
-            output_hidden_states: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
-            training: bool; enables dropout.
-            extra_labels: the head's other label arguments (``sentence_order_label``, ...).
+    def _part_width(self, prefix: str) -> int:
+        """The output width of the head part named ``prefix``, as the head table sets it."""
+        part = next(part for part in HEADS[self.head].parts if part.prefix == prefix)
+        return part_outputs(part, vars(self.config))
 
-        Returns:
-            The head's output container, with float32 logits:
-            :class:`~albert_core.outputs.BaseModelOutput` (:class:`TFAlbertModel`),
-            :class:`~albert_core.outputs.MaskedLMOutput` (``logits`` ``[batch, seq, vocab_size]``),
-            :class:`~albert_core.outputs.SequenceClassifierOutput` (``logits`` ``[batch, num_labels]``),
-            :class:`~albert_core.outputs.MultipleChoiceOutput` (``logits`` ``[batch, num_choices]``) or
-            :class:`~albert_core.outputs.TokenClassifierOutput` (``logits`` ``[batch, seq, num_labels]``); ``loss``
-            is a float32 scalar when labels are given. ``hidden_states`` / ``attentions`` are tuples when requested.
+    def _linear_part(self, prefix: str) -> Dense:
+        """The ``H -> outputs`` dense layer of the head part named ``prefix``."""
+        return Dense(self.config.hidden_size, self._part_width(prefix), self.config, name=prefix)
 
-        Raises:
-            ~albert_core.InputError: for inconsistent shapes, float ids, or (when executing eagerly) ids out of range.
+    # ------------------------------------------------------------------ the loss
 
-        Example:
-            >>> import numpy as np
-            >>> from albert_core import AlbertConfig
-            >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-            ...                    num_attention_heads=2, intermediate_size=16)
-            >>> model = TFAlbertForTokenClassification(cfg)
-            >>> out = model({"input_ids": np.array([[2, 5, 3]]), "labels": np.array([[-100, 1, -100]])})
-            >>> tuple(out.logits.shape), out.loss.shape
-            ((1, 3, 2), TensorShape([]))
+    def _head_output(self, output_class: type[ModelOutput], backbone: BaseModelOutput,
+                     label_values: tuple[Any, ...], **outputs: tf.Tensor) -> ModelOutput:
+        """``output_class`` holding ``outputs``, the backbone's hidden states / attentions, and the head's loss.
+
+        ``label_values`` are the head's label arguments in the order of ``HEADS[head].label_names``;
+        :func:`albert_core.losses.head_loss` checks them and decides the float32 loss (``None`` without labels).
         """
-        kwargs = dict(attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
-                      head_mask=head_mask, inputs_embeds=inputs_embeds, labels=labels, **extra_labels)
-        unknown = set(extra_labels) - set(self.label_keys)
-        if unknown:
-            raise TypeError(f"{type(self).__name__}.call got unexpected arguments {sorted(unknown)}")
-        inputs = self._unpack(input_ids, kwargs)
-        label_values = {k: inputs.get(k) for k in self.label_keys}
-        checked = self._check_inputs(inputs, choices=self.head is Head.MULTIPLE_CHOICE)
-        output = self._forward(checked, bool(output_attentions), bool(output_hidden_states), bool(training))
-        if any(v is not None for v in label_values.values()):
-            output.loss = self._head_loss(output, label_values)
-        return output
+        labels = {name: _to_tensor(value) for name, value in zip(HEADS[self.head].label_names, label_values)}
+        loss = head_loss(self.head, self.config, outputs, labels, self.ops)
+        return output_class(loss=loss, **outputs, hidden_states=backbone.hidden_states,
+                            attentions=backbone.attentions)
 
-    def _backbone(self, inputs, output_attentions, output_hidden_states, training):
-        return self.albert(
-            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-            token_type_ids=inputs["token_type_ids"], position_ids=inputs["position_ids"],
-            head_mask=inputs["head_mask"], inputs_embeds=inputs["inputs_embeds"],
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, training=training,
-        )
+    # ------------------------------------------------------------------ Keras: inputs as one dict
 
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):  # pragma: no cover
-        raise NotImplementedError
+    def __call__(self, *args, **kwargs):
+        # Keras fit passes the inputs (and labels) as one dict in the first argument; spread it into keyword
+        # arguments so that ``call`` has one signature. Keyword arguments given as well take precedence.
+        if args and isinstance(args[0], Mapping):
+            inputs = dict(args[0])
+            known = INPUT_NAMES + self.label_keys
+            unknown = sorted(set(inputs) - set(known))
+            if unknown:
+                raise InputError(f"unknown input names {unknown}; expected some of {list(known)}")
+            inputs.update({key: value for key, value in kwargs.items() if value is not None})
+            args, kwargs = args[1:], inputs
+        return super().__call__(*args, **kwargs)
 
-    def _head_loss(self, output, labels: dict):  # pragma: no cover - heads override
-        raise InputError(f"{type(self).__name__} takes no labels")
-
-    # -------------------------------------------------------------- Keras training
+    # ------------------------------------------------------------------ Keras: fit / evaluate
 
     def _labels_from_y(self, y) -> dict:
         if y is None:
@@ -832,14 +686,73 @@ class TFAlbertPreTrainedModel(keras.Model):
         if sample_weight is not None:
             raise InputError("sample_weight is not supported; mask labels with -100 instead")
         labels = self._labels_from_y(y)
-        if not labels:
-            if y_pred is None or y_pred.get("loss") is None:
-                raise InputError("fit/evaluate need labels, in the input dict or as y")
-            return y_pred["loss"]
-        full = {k: labels.get(k) for k in self.label_keys}
-        return self._head_loss(y_pred, full)
+        if labels:
+            labels = {name: _to_tensor(value) for name, value in labels.items()}
+            loss = head_loss(self.head, self.config, y_pred, labels, self.ops)
+        else:  # the labels came in the input dict: call computed the loss
+            loss = None if y_pred is None else y_pred.get("loss")
+        if loss is None:
+            raise InputError(f"fit/evaluate need labels ({', '.join(self.label_keys)}), in the input dict or as y")
+        # Keras sums the replicas' gradients and un-scales the logged loss: each replica's share is 1/R of it
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return loss / replicas if replicas > 1 else loss
 
-    # -------------------------------------------------------------- SavedModel
+    # Inside fit/evaluate the label-range check is a run-time assertion (TFAlbertOps.guard_range); these entry
+    # points report its failure as the InputError an eager call raises. Under XLA (compile(jit_compile=True), which
+    # Keras' default "auto" picks on GPUs) an assertion compiles to nothing, so there the labels are checked before
+    # they reach the compiled step: arrays at once, tf.data datasets by a check mapped over the pipeline.
+
+    def _labels_checked_before_xla(self, x, y):
+        if self.run_eagerly or not self.jit_compile:
+            return x, y
+        if isinstance(x, tf.data.Dataset):
+            return x.map(self._check_element_labels), y
+        self._check_labels(x, y, NumpyOps())
+        return x, y
+
+    def _check_labels(self, x, y, ops: TensorOps) -> dict:
+        labels = {k: v for k, v in x.items() if k in self.label_keys} if isinstance(x, Mapping) else {}
+        labels.update(self._labels_from_y(y))
+        ids = x.get("input_ids") if isinstance(x, Mapping) else x
+        num_choices = ids.shape[1] if HEADS[self.head].choices and ids is not None and len(ids.shape) == 3 else None
+        if ops is not self.ops:
+            labels = {k: np.asarray(v) for k, v in labels.items() if v is not None}
+        return check_label_ranges(self.head, self.config, labels, ops, num_choices=num_choices)
+
+    def _check_element_labels(self, *element):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(element if len(element) > 1 else element[0])
+        checked = self._check_labels(x, y, self.ops)
+        if isinstance(x, Mapping):
+            x = {k: checked.get(k, v) if k in self.label_keys else v for k, v in x.items()}
+        if y is not None:
+            y = {k: checked[k] for k in y} if isinstance(y, Mapping) else checked[self.label_keys[0]]
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """Keras ``fit``; labels out of range raise :class:`~albert_core.InputError` naming the argument."""
+        with _label_errors_as_input_errors():
+            x, y = self._labels_checked_before_xla(x, y)
+            return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """Keras ``evaluate``; labels out of range raise :class:`~albert_core.InputError` naming the argument."""
+        with _label_errors_as_input_errors():
+            x, y = self._labels_checked_before_xla(x, y)
+            return super().evaluate(x, y, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        """Keras ``train_on_batch``; labels out of range raise :class:`~albert_core.InputError`."""
+        with _label_errors_as_input_errors():
+            x, y = self._labels_checked_before_xla(x, y)
+            return super().train_on_batch(x, y, *args, **kwargs)
+
+    def test_on_batch(self, x, y=None, *args, **kwargs):
+        """Keras ``test_on_batch``; labels out of range raise :class:`~albert_core.InputError`."""
+        with _label_errors_as_input_errors():
+            x, y = self._labels_checked_before_xla(x, y)
+            return super().test_on_batch(x, y, *args, **kwargs)
+
+    # ------------------------------------------------------------------ Keras: serving signature, SavedModel
 
     def serving_signature(self) -> list[tf.TensorSpec]:
         """The input signature of the serving function: int32 ``input_ids``, ``attention_mask``, ``token_type_ids``.
@@ -850,7 +763,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         >>> [tuple(spec.shape) for spec in TFAlbertForMultipleChoice(cfg).serving_signature()][0]
         (None, None, None)
         """
-        shape = [None, None, None] if self.head is Head.MULTIPLE_CHOICE else [None, None]
+        shape = [None, None, None] if HEADS[self.head].choices else [None, None]
         return [tf.TensorSpec(shape, tf.int32, name=n) for n in ("input_ids", "attention_mask", "token_type_ids")]
 
     def export_saved_model(self, path: str | os.PathLike[str]) -> Path:
@@ -893,6 +806,8 @@ class TFAlbertPreTrainedModel(keras.Model):
         # Keras would trace a float32 signature from the build shapes; export_saved_model defines the real one
         return None
 
+    # ------------------------------------------------------------------ Keras: get_config / from_config
+
     def get_config(self):
         """Keras serialisation: ``{"config": AlbertConfig.to_dict()}`` (weights are not included).
 
@@ -926,52 +841,221 @@ class TFAlbertPreTrainedModel(keras.Model):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# 5. The models
+# 5. The backbone
 
-_EXAMPLE_CONFIG = """
-        >>> import numpy as np
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)"""
 
-_CALL_ARGS = """
-    Calling the model (``model(...)``; a dict holding these may also be passed as the first argument, as Keras
-    ``fit`` does) takes:
+def _dtype_name(tensor) -> str:
+    """The dtype's framework-neutral name (``int64``, ``uint8``, ``float32``): the same in both backends' messages."""
+    return tf.as_dtype(tensor.dtype).name
 
-    - ``input_ids``: int ``[batch, seq]`` token ids (or ``inputs_embeds`` float ``[batch, seq, embedding_size]``).
-    - ``attention_mask``: ``[batch, seq]``, 1 for tokens to attend to, 0 for padding (default all ones).
-    - ``token_type_ids``: ``[batch, seq]`` segment ids (default zeros).
-    - ``position_ids``: ``[batch, seq]`` (default ``0 .. seq-1``).
-    - ``head_mask``: ``[heads]`` or ``[num_hidden_layers, heads]``; row ``l`` multiplies the attention
-      probabilities of every block of layer ``l``.
-    - ``output_attentions``: also return the attention probabilities of every block run
-      (``num_hidden_layers * inner_group_num`` tensors ``[batch, heads, seq, seq]``, in order).
-    - ``output_hidden_states``: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
-    - ``training``: enables dropout.
-"""
+
+def _id_tensor(name: str, tensor, limit: int, limit_name: str):
+    """An id input checked on its original dtype and values, then cast to an index dtype the lookups take.
+
+    Any integer dtype is accepted; the range check runs before the cast so no id wraps around (a uint64
+    ``2**32 + 5`` used to become id 5). Inside ``tf.function`` / XLA the values are unknown and only the dtype is
+    checked.
+    """
+    if tensor is None:
+        return None
+    check_id_dtype(name, _dtype_name(tensor))
+    if tf.executing_eagerly() and tf.size(tensor) > 0:
+        check_id_range(name, int(tf.reduce_min(tensor)), int(tf.reduce_max(tensor)), limit, limit_name)
+    # gathers take int32/int64 indices; the values fit after the check
+    return tensor if tensor.dtype in (tf.int32, tf.int64) else tf.cast(tensor, tf.int32)
+
+
+def _mask_tensor(mask):
+    """``attention_mask`` checked to be boolean or 0/1 (values only when executing eagerly)."""
+    if mask is None:
+        return None
+    check_attention_mask_dtype(_dtype_name(mask))
+    if mask.dtype != tf.bool and tf.executing_eagerly() and tf.size(mask) > 0:
+        bad = tf.boolean_mask(mask, (mask != 0) & (mask != 1))  # NaN compares unequal to both, so it is caught too
+        check_attention_mask_values(int(tf.size(bad)), bad[0].numpy().item() if tf.size(bad) > 0 else None)
+    return mask
 
 
 class TFAlbertModel(TFAlbertPreTrainedModel):
-    __doc__ = f"""The bare ALBERT backbone: returns a :class:`~albert_core.outputs.BaseModelOutput`.
+    """The ALBERT backbone: embeddings, shared encoder and (optionally) the tanh pooler.
 
-    ``last_hidden_state`` ``[batch, seq, hidden]``, ``pooler_output`` ``[batch, hidden]``.
-    {_CALL_ARGS}
-    Example:{_EXAMPLE_CONFIG}
+    Args:
+        config: the model configuration.
+        add_pooling_layer: build the pooler. The heads that do not use it (masked LM, token classification, QA)
+            build their backbone (``model.albert``, a :class:`TFAlbertModel`) without it.
+
+    Example:
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
         >>> out = TFAlbertModel(cfg)(np.array([[2, 7, 9, 3]]))
         >>> tuple(out.last_hidden_state.shape), tuple(out.pooler_output.shape)
         ((1, 4, 8), (1, 8))
     """
 
     head = Head.BASE
-    label_keys = ()
 
-    def __init__(self, config: AlbertConfig, **kwargs):
+    def __init__(self, config: AlbertConfig, add_pooling_layer: bool = True, **kwargs):
         super().__init__(config, **kwargs)
-        self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
+        self.embeddings = AlbertEmbeddings(config, name="embeddings")
+        self.encoder = AlbertTransformer(config, name="encoder")
+        self.pooler = Dense(config.hidden_size, config.hidden_size, config, name="pooler") if add_pooling_layer \
+            else None
         self.built = True  # every variable exists now; no build step is needed
 
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):
-        return self._backbone(inputs, output_attentions, output_hidden_states, training)
+    def _canonical_variables(self):
+        out = self.embeddings.canonical_variables(f"{BACKBONE_PREFIX}embeddings")
+        out.update(self.encoder.canonical_variables(f"{BACKBONE_PREFIX}encoder"))
+        if self.pooler is not None:
+            out.update(self.pooler.canonical_variables(f"{BACKBONE_PREFIX}pooler"))
+        return out
+
+    def _check_ids(self, input_ids, token_type_ids, position_ids, attention_mask):
+        """Check the id inputs and the attention mask (:mod:`albert_core.validation`); return them ready to use."""
+        tensors = {"input_ids": input_ids, "token_type_ids": token_type_ids, "position_ids": position_ids}
+        for name, limit, limit_name in id_inputs(self.config):
+            tensors[name] = _id_tensor(name, tensors[name], limit, limit_name)
+        return tensors["input_ids"], tensors["token_type_ids"], tensors["position_ids"], _mask_tensor(attention_mask)
+
+    def _head_mask(self, head_mask: tf.Tensor | None) -> tf.Tensor | None:
+        """``[heads]`` or ``[L, heads]`` -> float32 ``[L, 1, heads, 1, 1]`` (row ``l`` for layer ``l``)."""
+        if head_mask is None:
+            return None
+        layers, heads = self.config.num_hidden_layers, self.config.num_attention_heads
+        head_mask = tf.reshape(tf.cast(head_mask, tf.float32), [-1, 1, heads, 1, 1])
+        return tf.broadcast_to(head_mask, [layers, 1, heads, 1, 1])
+
+    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+             inputs_embeds=None, output_attentions=False, output_hidden_states=False, training=False):
+        """Run the backbone. Every head takes these arguments too (multiple choice with an extra choices axis).
+
+        ``B`` is the batch size, ``S`` the sequence length, ``E`` ``embedding_size``, ``H`` ``hidden_size`` and ``L``
+        ``num_hidden_layers``. Numpy arrays, lists and tensors are accepted; instead of keyword arguments a dict of
+        them (labels included) may be passed first, as Keras ``fit`` does.
+
+        Args:
+            input_ids: integer ``[B, S]`` token ids in ``[0, vocab_size)``, of any integer dtype (checked before it
+                is cast to int32; float, bool and string ids raise). Give exactly one of ``input_ids`` and
+                ``inputs_embeds``.
+            attention_mask: ``[B, S]`` (bool, integer or float) holding only 1 for tokens to attend to and 0 for
+                padding (default all ones); other values raise. Value checks (id ranges, mask values) run only when
+                executing eagerly; inside ``tf.function`` / XLA the values are unknown and they are skipped.
+            token_type_ids: integer ``[B, S]`` segment ids in ``[0, type_vocab_size)`` (default zeros).
+            position_ids: integer ``[B, S]`` positions in ``[0, max_position_embeddings)`` (default ``0 .. S-1``).
+            head_mask: float ``[heads]`` or ``[L, heads]`` multipliers of the attention probabilities (row ``l``
+                for every block of layer ``l``; 0 switches a head off).
+            inputs_embeds: float ``[B, S, E]`` word embeddings to use instead of looking up ``input_ids``.
+            output_attentions: also return the attention probabilities of every block run.
+            output_hidden_states: also return the projected embeddings and every layer's output.
+            training: bool; enables dropout.
+
+        Returns:
+            :class:`~albert_core.outputs.BaseModelOutput` with
+
+            - ``last_hidden_state``: ``[B, S, H]``;
+            - ``pooler_output``: ``[B, H]``, ``tanh(dense(last_hidden_state[:, 0]))`` (``None`` without a pooler);
+            - ``hidden_states``: with ``output_hidden_states``, a tuple of ``L + 1`` tensors ``[B, S, H]``;
+            - ``attentions``: with ``output_attentions``, a tuple of ``L * inner_group_num`` float32 tensors
+              ``[B, heads, S, S]``.
+
+        Raises:
+            ~albert_core.InputError: for inconsistent shapes, non-integer ids, or (when executing eagerly) ids out
+                of range or an attention mask other than 0/1.
+
+        Example:
+            >>> import numpy as np
+            >>> from albert_core import AlbertConfig
+            >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+            ...                    num_attention_heads=2, intermediate_size=16)
+            >>> model = TFAlbertModel(cfg)
+            >>> out = model({"input_ids": np.array([[2, 5, 3], [2, 6, 0]]), "attention_mask": [[1, 1, 1], [1, 1, 0]]},
+            ...             output_attentions=True, output_hidden_states=True)
+            >>> len(out.hidden_states), tuple(out.attentions[0].shape)
+            (3, (2, 2, 3, 3))
+            >>> float(np.abs(out.attentions[0][1, :, :, 2]).max())  # the padded key gets no attention
+            0.0
+        """
+        input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds = (
+            _to_tensor(v) for v in (input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds)
+        )
+        check_model_inputs(self.config, _static_shape(input_ids), _static_shape(attention_mask),
+                           _static_shape(token_type_ids), _static_shape(position_ids), _static_shape(inputs_embeds),
+                           _static_shape(head_mask))
+        input_ids, token_type_ids, position_ids, attention_mask = self._check_ids(input_ids, token_type_ids,
+                                                                                  position_ids, attention_mask)
+        x = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds, training=training)
+        mask_bias = None
+        if attention_mask is not None:
+            # padded keys get the most negative float32, as transformers does
+            keep = tf.cast(attention_mask, tf.float32)[:, None, None, :]
+            mask_bias = (1.0 - keep) * tf.float32.min
+        last, hidden_states, attentions = self.encoder(x, mask_bias, self._head_mask(head_mask),
+                                                       bool(output_attentions), bool(output_hidden_states),
+                                                       training=bool(training))
+        pooled = tf.tanh(self.pooler(last[:, 0])) if self.pooler is not None else None
+        return BaseModelOutput(last_hidden_state=last, pooler_output=pooled, hidden_states=hidden_states,
+                               attentions=attentions)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 6. Heads
+#
+# A head runs its backbone with ``self.albert.call(...)``: the backbone is a Keras model nested in the head, and
+# calling ``call`` skips a second pass through Keras' per-call machinery (the head's own ``__call__`` did it).
+
+
+class AlbertMLMHead(Block):
+    """dense H -> E, activation, LayerNorm(E), then the tied decoder ``word_embeddings^T + bias``; float32 logits.
+
+    >>> import tensorflow as tf
+    >>> from albert_core import AlbertConfig
+    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+    ...                    num_attention_heads=2, intermediate_size=16)
+    >>> table = TFAlbertModel(cfg).embeddings.word_embeddings.embeddings
+    >>> AlbertMLMHead(cfg)(tf.ones([1, 3, 8]), table).shape
+    TensorShape([1, 3, 30])
+    """
+
+    def __init__(self, config: AlbertConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = Dense(config.hidden_size, config.embedding_size, config, name="dense")
+        self.activation = get_activation(config.hidden_act)
+        self.LayerNorm = LayerNorm(config.embedding_size, config.layer_norm_eps, name="LayerNorm")
+        self.bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="bias", autocast=False)
+        self.finish_init()
+
+    def call(self, hidden, word_embeddings):
+        """hidden ``[B, S, H]``; word_embeddings the backbone's ``[vocab_size, E]`` table -> ``[B, S, vocab_size]``."""
+        x = self.LayerNorm(self.activation(self.dense(hidden)))
+        table = tf.cast(word_embeddings, x.dtype)
+        logits = tf.matmul(tf.reshape(x, [-1, tf.shape(x)[-1]]), table, transpose_b=True)
+        logits = tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [-1]], axis=0))
+        return tf.cast(logits, tf.float32) + self.bias
+
+    def canonical_variables(self, prefix):
+        out = {f"{prefix}.bias": self.bias}
+        out.update(self.dense.canonical_variables(f"{prefix}.dense"))
+        out.update(self.LayerNorm.canonical_variables(f"{prefix}.LayerNorm"))
+        return out
+
+
+class AlbertSOPHead(Block):
+    """Sentence-order prediction: a linear classifier on the pooled output; float32 logits ``[B, num_classes]``.
+
+    No dropout before it, as in the original's ``get_sentence_order_output``.
+    """
+
+    def __init__(self, config: AlbertConfig, num_classes: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.classifier = Dense(config.hidden_size, num_classes, config, name="classifier")
+        self.finish_init()
+
+    def call(self, pooled):
+        return tf.cast(self.classifier(pooled), tf.float32)
+
+    def canonical_variables(self, prefix):
+        return self.classifier.canonical_variables(f"{prefix}.classifier")
 
 
 @dataclass(eq=False)
@@ -995,13 +1079,17 @@ class TFAlbertForPreTrainingOutput(PreTrainingOutput):
 
 
 class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
-    __doc__ = f"""ALBERT with the masked-LM and sentence-order-prediction heads.
+    """Backbone + masked-LM head + sentence-order head, as in ALBERT pre-training.
 
-    Returns :class:`TFAlbertForPreTrainingOutput`: ``prediction_logits`` ``[batch, seq, vocab]``, ``sop_logits``
-    ``[batch, 2]``; ``loss`` is the masked-LM cross-entropy (``labels`` ``[batch, seq]``, -100 ignored) plus the
-    sentence-order cross-entropy (``sentence_order_label`` ``[batch]``), each term present when its labels are given.
-    {_CALL_ARGS}
-    Example:{_EXAMPLE_CONFIG}
+    Returns :class:`TFAlbertForPreTrainingOutput`. ``loss`` is the masked-LM cross-entropy (``labels``
+    ``[batch, seq]``, -100 ignored) plus the sentence-order cross-entropy (``sentence_order_label`` ``[batch]``: 0
+    in order, 1 swapped), or the one part whose labels were given.
+
+    Example:
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
         >>> out = TFAlbertForPreTraining(cfg)(np.array([[2, 7, 9, 3]]), labels=np.array([[-100, 7, -100, -100]]),
         ...                                   sentence_order_label=np.array([1]))
         >>> tuple(out.prediction_logits.shape), tuple(out.sop_logits.shape), out.loss.shape
@@ -1009,41 +1097,30 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
     """
 
     head = Head.PRETRAINING
-    label_keys = ("labels", "sentence_order_label")
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
-        self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
-        self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings, name="predictions")
-        self.sop_classifier = Dense(config.hidden_size, 2, config, name="sop_classifier")
+        self.albert = self._backbone()
+        self.predictions = AlbertMLMHead(config, name="predictions")
+        self.sop_classifier = AlbertSOPHead(config, self._part_width("sop_classifier.classifier"),
+                                            name="sop_classifier")
         self.built = True  # every variable exists now; no build step is needed
+
+    def _canonical_variables(self):
+        out = self.albert._canonical_variables()
+        out.update(self.predictions.canonical_variables("predictions"))
+        out.update(self.sop_classifier.canonical_variables("sop_classifier"))
+        return out
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, labels=None, sentence_order_label=None, output_attentions=False,
              output_hidden_states=False, training=False):
-        """Masked-LM and sentence-order logits (``model(...)``).
+        """Masked-LM and sentence-order logits; the inputs are those of :meth:`TFAlbertModel.call`.
 
         Args:
-            input_ids: int32/int64 ``[batch, seq]`` token ids in ``[0, vocab_size)`` (numpy arrays, lists and
-                tensors are accepted); or a dict of these arguments, as Keras ``fit`` passes it. Give exactly one of
-                ``input_ids`` and ``inputs_embeds``.
-            attention_mask: ``[batch, seq]``, 1 for tokens to attend to and 0 for padding (default all ones).
-            token_type_ids: integer ``[batch, seq]`` segment ids (default zeros).
-            position_ids: integer ``[batch, seq]`` positions (default ``0 .. seq-1``).
-            head_mask: float ``[heads]`` or ``[num_hidden_layers, heads]`` multipliers of the attention
-                probabilities.
-            inputs_embeds: float ``[batch, seq, embedding_size]`` instead of ``input_ids``.
-            labels: integer ``[batch, seq]`` masked-LM target ids, -100 where no loss is taken.
+            labels: integer ``[batch, seq]`` masked-LM target ids in ``[0, vocab_size)``, -100 where no loss is
+                taken.
             sentence_order_label: integer ``[batch]``, 0 for segments in their original order, 1 for swapped.
-            output_attentions: also return the ``num_hidden_layers * inner_group_num`` attention-probability
-                tensors ``[batch, heads, seq, seq]``.
-            output_hidden_states: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
-            training: bool; enables dropout.
-
-        Returns:
-            :class:`TFAlbertForPreTrainingOutput` with ``prediction_logits`` ``[batch, seq, vocab_size]`` and
-            ``sop_logits`` ``[batch, 2]`` (float32). ``loss`` (float32 scalar) is the masked-LM cross-entropy plus
-            the sentence-order cross-entropy, or the one part whose labels were given, or ``None`` without labels.
 
         Example:
             >>> import keras, numpy as np, tensorflow as tf
@@ -1054,90 +1131,69 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
             >>> model = TFAlbertForPreTraining(cfg)
             >>> order = np.array([0, 1])
             >>> out = model(np.array([[2, 5, 7, 3], [2, 7, 5, 3]]), sentence_order_label=order)
-            >>> tuple(out.prediction_logits.shape), tuple(out.sop_logits.shape), out.sop_logits.dtype.name
-            ((2, 4, 20), (2, 2), 'float32')
             >>> sop = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(order, out.sop_logits))
             >>> bool(np.isclose(out.loss, sop))  # only the sentence-order part: no masked-LM labels given
             True
         """
-        return super().call(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
-                            labels=labels, sentence_order_label=sentence_order_label,
-                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                            training=training)
-
-    def _canonical_variables(self):
-        out = self.albert.canonical_variables("albert")
-        out.update(self.predictions.canonical_variables("predictions"))
-        out.update(self.sop_classifier.canonical_variables("sop_classifier.classifier"))
-        return out
-
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):
-        base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        # no dropout before the sentence-order classifier, as in the original get_sentence_order_output
-        return TFAlbertForPreTrainingOutput(
-            prediction_logits=self.predictions(base.last_hidden_state),
-            sop_logits=tf.cast(self.sop_classifier(base.pooler_output), tf.float32),
-            hidden_states=base.hidden_states, attentions=base.attentions,
-        )
-
-    def _head_loss(self, output, labels):
-        loss = None
-        if labels.get("labels") is not None:
-            check_labels_shape("labels", _static_shape(labels["labels"]), output.prediction_logits.shape[:-1])
-            loss = masked_cross_entropy(output.prediction_logits, labels["labels"])
-        if labels.get("sentence_order_label") is not None:
-            check_labels_shape("sentence_order_label", _static_shape(labels["sentence_order_label"]),
-                               output.sop_logits.shape[:1])
-            sop = masked_cross_entropy(output.sop_logits, labels["sentence_order_label"])
-            loss = sop if loss is None else loss + sop
-        return loss
+        out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                               output_attentions, output_hidden_states, training)
+        prediction_logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings)
+        sop_logits = self.sop_classifier(out.pooler_output)
+        return self._head_output(TFAlbertForPreTrainingOutput, out, (labels, sentence_order_label),
+                                 prediction_logits=prediction_logits, sop_logits=sop_logits)
 
 
 class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
-    __doc__ = f"""ALBERT with the masked-LM head (decoder tied to the word embeddings); no pooler.
+    """Backbone (no pooler) + the masked-LM head, whose decoder is tied to the word embeddings.
 
-    Returns :class:`~albert_core.outputs.MaskedLMOutput`: ``logits`` ``[batch, seq, vocab]``; ``loss`` the mean
-    cross-entropy over positions whose ``labels`` (``[batch, seq]``) are not -100.
-    {_CALL_ARGS}
-    Example:{_EXAMPLE_CONFIG}
+    Returns :class:`~albert_core.outputs.MaskedLMOutput`: ``logits`` ``[batch, seq, vocab_size]``; ``loss`` the mean
+    cross-entropy over the positions whose ``labels`` (``[batch, seq]``, ids in ``[0, vocab_size)``) are not -100.
+
+    Example:
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
         >>> out = TFAlbertForMaskedLM(cfg)(np.array([[2, 7, 9, 3]]), labels=np.array([[-100, 7, -100, -100]]))
-        >>> tuple(out.logits.shape)
-        (1, 4, 30)
+        >>> tuple(out.logits.shape), out.loss.shape
+        ((1, 4, 30), TensorShape([]))
     """
 
     head = Head.MASKED_LM
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
-        self.albert = AlbertBackbone(config, with_pooler=False, name="albert")
-        self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings, name="predictions")
+        self.albert = self._backbone()
+        self.predictions = AlbertMLMHead(config, name="predictions")
         self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
-        out = self.albert.canonical_variables("albert")
+        out = self.albert._canonical_variables()
         out.update(self.predictions.canonical_variables("predictions"))
         return out
 
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):
-        base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        return MaskedLMOutput(logits=self.predictions(base.last_hidden_state), hidden_states=base.hidden_states,
-                              attentions=base.attentions)
-
-    def _head_loss(self, output, labels):
-        check_labels_shape("labels", _static_shape(labels["labels"]), output.logits.shape[:-1])
-        return masked_cross_entropy(output.logits, labels["labels"])
+    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+             inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False):
+        """Vocabulary logits for every position; inputs as :meth:`TFAlbertModel.call`, ``labels`` as above."""
+        out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                               output_attentions, output_hidden_states, training)
+        logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings)
+        return self._head_output(MaskedLMOutput, out, (labels,), logits=logits)
 
 
 class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
-    __doc__ = f"""ALBERT with dropout + a linear classifier on the pooled output.
+    """Backbone + dropout + linear classifier ``H -> num_labels`` on the pooled output.
 
     Returns :class:`~albert_core.outputs.SequenceClassifierOutput`: ``logits`` ``[batch, num_labels]``. The loss
-    follows ``config.infer_problem_type``: regression (MSE; one label: ``labels`` ``[batch]``), single-label
-    (integer ``labels`` ``[batch]``, cross-entropy, -100 ignored) or multi-label (float multi-hot ``labels``
+    follows ``config.infer_problem_type``: regression (float ``labels``; MSE), single-label (integer ``labels``
+    ``[batch]`` in ``[0, num_labels)``, cross-entropy, -100 ignored) or multi-label (float multi-hot ``labels``
     ``[batch, num_labels]``, mean binary cross-entropy).
-    {_CALL_ARGS}
-    Example:{_EXAMPLE_CONFIG}
+
+    Example:
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
         >>> out = TFAlbertForSequenceClassification(cfg)(np.array([[2, 7, 9, 3]]), labels=np.array([2]))
         >>> tuple(out.logits.shape), out.loss.shape
         ((1, 3), TensorShape([]))
@@ -1147,233 +1203,168 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
-        self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
-        self.dropout = _dropout(config.effective_classifier_dropout)
-        self.classifier = Dense(config.hidden_size, config.num_labels, config, name="classifier")
+        self.albert = self._backbone()
+        self.dropout = dropout_layer(config.effective_classifier_dropout)
+        self.classifier = self._linear_part("classifier")
         self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
-        out = self.albert.canonical_variables("albert")
+        out = self.albert._canonical_variables()
         out.update(self.classifier.canonical_variables("classifier"))
         return out
 
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):
-        base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        logits = self.classifier(_apply_dropout(self.dropout, base.pooler_output, training))
-        return SequenceClassifierOutput(logits=tf.cast(logits, tf.float32), hidden_states=base.hidden_states,
-                                        attentions=base.attentions)
-
-    def _head_loss(self, output, labels):
-        y = _to_tensor(labels["labels"])
-        logits = output.logits
-        problem = self.config.infer_problem_type(not y.dtype.is_floating)
-        batch = logits.shape[0]
-        if problem == "regression":
-            y = tf.cast(y, tf.float32)
-            if self.config.num_labels == 1:
-                check_labels_shape("labels", _static_shape(y), [batch, 1] if y.shape.rank == 2 else [batch])
-                return tf.reduce_mean(tf.square(tf.reshape(logits, [-1]) - tf.reshape(y, [-1])))
-            check_labels_shape("labels", _static_shape(y), [batch, self.config.num_labels])
-            return tf.reduce_mean(tf.square(logits - y))
-        if problem == "single_label_classification":
-            check_labels_shape("labels", _static_shape(y), [batch])
-            return masked_cross_entropy(logits, y)
-        check_labels_shape("labels", _static_shape(y), [batch, self.config.num_labels])
-        y = tf.cast(y, tf.float32)
-        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))
+    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+             inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False):
+        """Class logits for each sequence; inputs as :meth:`TFAlbertModel.call`, ``labels`` as above."""
+        out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                               output_attentions, output_hidden_states, training)
+        logits = self.classifier(apply_dropout(self.dropout, out.pooler_output, training))
+        logits = tf.cast(logits, tf.float32)
+        return self._head_output(SequenceClassifierOutput, out, (labels,), logits=logits)
 
 
 class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
-    __doc__ = f"""ALBERT scoring each of ``num_choices`` candidate sequences with a one-output classifier.
+    """Backbone + dropout + linear scorer ``H -> 1`` on each choice's pooled output.
 
-    Inputs are ``[batch, num_choices, seq]`` (``inputs_embeds`` ``[batch, num_choices, seq, E]``); they run through
-    the backbone as ``[batch * num_choices, seq]``. Returns :class:`~albert_core.outputs.MultipleChoiceOutput`:
-    ``logits`` ``[batch, num_choices]``; ``loss`` the cross-entropy against ``labels`` ``[batch]``. Hidden states
-    and attentions are those of the flattened batch.
-    {_CALL_ARGS}
-    Example:{_EXAMPLE_CONFIG}
+    Inputs are ``[batch, num_choices, seq]`` (``inputs_embeds`` ``[batch, num_choices, seq, E]``); every choice is
+    encoded as its own sequence of a ``[batch * num_choices, seq]`` batch, to which ``hidden_states`` and
+    ``attentions`` belong. Returns :class:`~albert_core.outputs.MultipleChoiceOutput`: ``logits``
+    ``[batch, num_choices]``; ``loss`` the cross-entropy against ``labels`` ``[batch]`` in ``[0, num_choices)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
         >>> out = TFAlbertForMultipleChoice(cfg)(np.array([[[2, 7, 3], [2, 8, 3]]]), labels=np.array([1]))
-        >>> tuple(out.logits.shape)
-        (1, 2)
+        >>> tuple(out.logits.shape), out.loss.shape
+        ((1, 2), TensorShape([]))
     """
 
     head = Head.MULTIPLE_CHOICE
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
-        self.albert = AlbertBackbone(config, with_pooler=True, name="albert")
-        self.dropout = _dropout(config.effective_classifier_dropout)
-        self.classifier = Dense(config.hidden_size, 1, config, name="classifier")
+        self.albert = self._backbone()
+        self.dropout = dropout_layer(config.effective_classifier_dropout)
+        self.classifier = self._linear_part("classifier")
         self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
-        out = self.albert.canonical_variables("albert")
+        out = self.albert._canonical_variables()
         out.update(self.classifier.canonical_variables("classifier"))
         return out
 
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):
-        main = inputs["input_ids"] if inputs["input_ids"] is not None else inputs["inputs_embeds"]
-        num_choices = tf.shape(main)[1]
-        flat = dict(inputs)
-        for key in ("input_ids", "attention_mask", "token_type_ids", "position_ids"):
-            if flat[key] is not None:
-                flat[key] = tf.reshape(flat[key], [-1, tf.shape(flat[key])[-1]])
-        if flat["inputs_embeds"] is not None:
-            e = flat["inputs_embeds"]
-            flat["inputs_embeds"] = tf.reshape(e, [-1, tf.shape(e)[2], tf.shape(e)[3]])
-        base = self._backbone(flat, output_attentions, output_hidden_states, training)
-        logits = self.classifier(_apply_dropout(self.dropout, base.pooler_output, training))
-        logits = tf.reshape(tf.cast(logits, tf.float32), [-1, num_choices])
-        return MultipleChoiceOutput(logits=logits, hidden_states=base.hidden_states, attentions=base.attentions)
-
-    def _head_loss(self, output, labels):
-        check_labels_shape("labels", _static_shape(labels["labels"]), output.logits.shape[:1])
-        return masked_cross_entropy(output.logits, labels["labels"])
+    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+             inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False):
+        """One score per choice; inputs as :meth:`TFAlbertModel.call` with a choices axis, ``labels`` as above."""
+        choices = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids,
+                   "position_ids": position_ids, "inputs_embeds": inputs_embeds}
+        choices = {name: _to_tensor(value) for name, value in choices.items()}
+        check_choice_inputs(*(_static_shape(choices[name]) for name in
+                              ("input_ids", "inputs_embeds", "attention_mask", "token_type_ids", "position_ids")))
+        main = choices["input_ids"] if choices["input_ids"] is not None else choices["inputs_embeds"]
+        num_choices = self.ops.dim(main, 1)
+        flat = flatten_choices(choices, self.ops)
+        out = self.albert.call(flat["input_ids"], flat["attention_mask"], flat["token_type_ids"],
+                               flat["position_ids"], head_mask, flat["inputs_embeds"], output_attentions,
+                               output_hidden_states, training)
+        scores = self.classifier(apply_dropout(self.dropout, out.pooler_output, training))
+        logits = unflatten_choices(tf.cast(scores, tf.float32), num_choices, self.ops)
+        return self._head_output(MultipleChoiceOutput, out, (labels,), logits=logits)
 
 
 class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
-    __doc__ = f"""ALBERT with dropout + a linear classifier on every token; no pooler.
+    """Backbone (no pooler) + dropout + linear classifier ``H -> num_labels`` on every token.
 
     Returns :class:`~albert_core.outputs.TokenClassifierOutput`: ``logits`` ``[batch, seq, num_labels]``; ``loss``
-    the mean cross-entropy over tokens whose ``labels`` (``[batch, seq]``) are not -100.
-    {_CALL_ARGS}
-    Example:{_EXAMPLE_CONFIG}
-        >>> out = TFAlbertForTokenClassification(cfg)(np.array([[2, 7, 9, 3]]), labels=np.array([[-100, 1, 2, -100]]))
-        >>> tuple(out.logits.shape)
-        (1, 4, 3)
+    the mean cross-entropy over the tokens whose ``labels`` (``[batch, seq]``, ids in ``[0, num_labels)``) are not
+    -100.
+
+    Example:
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
+        >>> model = TFAlbertForTokenClassification(cfg)
+        >>> out = model({"input_ids": np.array([[2, 7, 9, 3]]), "labels": np.array([[-100, 1, 2, -100]])})
+        >>> tuple(out.logits.shape), out.loss.shape
+        ((1, 4, 3), TensorShape([]))
     """
 
     head = Head.TOKEN_CLASSIFICATION
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
-        self.albert = AlbertBackbone(config, with_pooler=False, name="albert")
-        self.dropout = _dropout(config.effective_classifier_dropout)
-        self.classifier = Dense(config.hidden_size, config.num_labels, config, name="classifier")
+        self.albert = self._backbone()
+        self.dropout = dropout_layer(config.effective_classifier_dropout)
+        self.classifier = self._linear_part("classifier")
         self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
-        out = self.albert.canonical_variables("albert")
+        out = self.albert._canonical_variables()
         out.update(self.classifier.canonical_variables("classifier"))
         return out
 
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):
-        base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        logits = self.classifier(_apply_dropout(self.dropout, base.last_hidden_state, training))
-        return TokenClassifierOutput(logits=tf.cast(logits, tf.float32), hidden_states=base.hidden_states,
-                                     attentions=base.attentions)
-
-    def _head_loss(self, output, labels):
-        check_labels_shape("labels", _static_shape(labels["labels"]), output.logits.shape[:-1])
-        return masked_cross_entropy(output.logits, labels["labels"])
+    def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+             inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False):
+        """Class logits for every token; inputs as :meth:`TFAlbertModel.call`, ``labels`` as above."""
+        out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                               output_attentions, output_hidden_states, training)
+        logits = self.classifier(apply_dropout(self.dropout, out.last_hidden_state, training))
+        logits = tf.cast(logits, tf.float32)
+        return self._head_output(TokenClassifierOutput, out, (labels,), logits=logits)
 
 
 class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
-    __doc__ = f"""ALBERT with a two-output linear layer giving start and end logits per token; no pooler.
+    """Backbone (no pooler) + linear ``H -> 2`` giving span start and end logits per token.
 
     Returns :class:`~albert_core.outputs.QuestionAnsweringOutput`: ``start_logits`` and ``end_logits``
-    ``[batch, seq]``. With ``start_positions`` and ``end_positions`` (``[batch]``) the loss is the mean of the start
-    and end cross-entropies; positions are clamped to ``[0, seq]`` and those equal to ``seq`` are ignored.
-    {_CALL_ARGS}
-    Example:{_EXAMPLE_CONFIG}
-        >>> out = TFAlbertForQuestionAnswering(cfg)(np.array([[2, 7, 9, 3]]), start_positions=np.array([1]),
-        ...                                         end_positions=np.array([2]))
-        >>> tuple(out.start_logits.shape), out.loss.shape
-        ((1, 4), TensorShape([]))
+    ``[batch, seq]``. With both ``start_positions`` and ``end_positions`` (integer ``[batch]`` or ``[batch, 1]``) the
+    loss is the mean of the start and end cross-entropies; positions are clamped to ``[0, seq]`` and those equal to
+    ``seq`` (outside the sequence) are ignored.
+
+    Example:
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForQuestionAnswering(cfg)
+        >>> ids = np.array([[2, 7, 9, 3]])
+        >>> out = model(ids, start_positions=np.array([1]), end_positions=np.array([2]))
+        >>> tuple(out.start_logits.shape), tuple(out.end_logits.shape), out.loss.shape
+        ((1, 4), (1, 4), TensorShape([]))
+        >>> float(model(ids, start_positions=np.array([9]), end_positions=np.array([9])).loss)  # outside: ignored
+        0.0
     """
 
     head = Head.QUESTION_ANSWERING
-    label_keys = ("start_positions", "end_positions")
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
-        self.albert = AlbertBackbone(config, with_pooler=False, name="albert")
-        self.qa_outputs = Dense(config.hidden_size, 2, config, name="qa_outputs")
+        self.albert = self._backbone()
+        self.qa_outputs = self._linear_part("qa_outputs")
         self.built = True  # every variable exists now; no build step is needed
 
     def _canonical_variables(self):
-        out = self.albert.canonical_variables("albert")
+        out = self.albert._canonical_variables()
         out.update(self.qa_outputs.canonical_variables("qa_outputs"))
         return out
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, start_positions=None, end_positions=None, output_attentions=False,
              output_hidden_states=False, training=False):
-        """Span start and end logits for every token (``model(...)``).
-
-        Args:
-            input_ids: int32/int64 ``[batch, seq]`` token ids in ``[0, vocab_size)`` (numpy arrays, lists and
-                tensors are accepted); or a dict of these arguments, as Keras ``fit`` passes it. Give exactly one of
-                ``input_ids`` and ``inputs_embeds``.
-            attention_mask: ``[batch, seq]``, 1 for tokens to attend to and 0 for padding (default all ones).
-            token_type_ids: integer ``[batch, seq]`` segment ids (default zeros).
-            position_ids: integer ``[batch, seq]`` positions (default ``0 .. seq-1``).
-            head_mask: float ``[heads]`` or ``[num_hidden_layers, heads]`` multipliers of the attention
-                probabilities.
-            inputs_embeds: float ``[batch, seq, embedding_size]`` instead of ``input_ids``.
-            start_positions, end_positions: integer ``[batch]`` (or ``[batch, 1]``) token indices of the answer
-                span; give both for a loss. Positions are clamped to ``[0, seq]`` and those equal to ``seq`` (outside
-                the sequence) are ignored. ``labels`` is not an argument of this head.
-            output_attentions: also return the ``num_hidden_layers * inner_group_num`` attention-probability
-                tensors ``[batch, heads, seq, seq]``.
-            output_hidden_states: also return ``num_hidden_layers + 1`` hidden states ``[batch, seq, hidden]``.
-            training: bool; enables dropout.
-
-        Returns:
-            :class:`~albert_core.outputs.QuestionAnsweringOutput` with float32 ``start_logits`` and ``end_logits``,
-            each ``[batch, seq]``; with both position tensors, ``loss``: the float32 mean of the start and end
-            cross-entropies.
-
-        Raises:
-            ~albert_core.InputError: when only one of ``start_positions`` and ``end_positions`` is given.
-
-        Example:
-            >>> import keras, numpy as np, tensorflow as tf
-            >>> from albert_core import AlbertConfig
-            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
-            ...                    num_attention_heads=2, intermediate_size=16)
-            >>> keras.utils.set_random_seed(0)
-            >>> model = TFAlbertForQuestionAnswering(cfg)
-            >>> ids = np.array([[2, 5, 7, 3]])
-            >>> out = model(ids, start_positions=np.array([1]), end_positions=np.array([2]))
-            >>> tuple(out.start_logits.shape), tuple(out.end_logits.shape), out.loss.shape
-            ((1, 4), (1, 4), TensorShape([]))
-            >>> float(model(ids, start_positions=np.array([9]), end_positions=np.array([9])).loss)  # outside: ignored
-            0.0
-        """
-        return super().call(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
-                            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                            training=training, start_positions=start_positions, end_positions=end_positions)
-
-    def _unpack(self, input_ids, kwargs):
-        kwargs.pop("labels", None)
-        return super()._unpack(input_ids, kwargs)
-
-    def _forward(self, inputs, output_attentions, output_hidden_states, training):
-        base = self._backbone(inputs, output_attentions, output_hidden_states, training)
-        logits = tf.cast(self.qa_outputs(base.last_hidden_state), tf.float32)
-        start, end = tf.unstack(logits, num=2, axis=-1)
-        return QuestionAnsweringOutput(start_logits=start, end_logits=end, hidden_states=base.hidden_states,
-                                       attentions=base.attentions)
-
-    def _head_loss(self, output, labels):
-        if labels.get("start_positions") is None or labels.get("end_positions") is None:
-            raise InputError("pass both start_positions and end_positions for the loss")
-        seq = tf.shape(output.start_logits)[1]
-        losses = []
-        for key, logits in (("start_positions", output.start_logits), ("end_positions", output.end_logits)):
-            positions = _to_tensor(labels[key])
-            batch = logits.shape[0]
-            check_labels_shape(key, _static_shape(positions), [batch, 1] if positions.shape.rank == 2 else [batch])
-            positions = tf.reshape(tf.cast(positions, tf.int32), [-1])
-            positions = tf.clip_by_value(positions, 0, seq)
-            losses.append(masked_cross_entropy(logits, positions, ignore_index=seq))
-        return (losses[0] + losses[1]) / 2.0
+        """Span start and end logits for every token; inputs as :meth:`TFAlbertModel.call`, positions as above."""
+        out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                               output_attentions, output_hidden_states, training)
+        logits = tf.cast(self.qa_outputs(out.last_hidden_state), tf.float32)
+        start_logits, end_logits = tf.unstack(logits, num=2, axis=-1)
+        return self._head_output(QuestionAnsweringOutput, out, (start_positions, end_positions),
+                                 start_logits=start_logits, end_logits=end_logits)
 
 
-#: Model class for every head.
-MODEL_CLASSES: dict[Head, type] = {
+#: The model class of every head.
+MODEL_CLASSES: dict[Head, type[TFAlbertPreTrainedModel]] = {
     Head.BASE: TFAlbertModel,
     Head.PRETRAINING: TFAlbertForPreTraining,
     Head.MASKED_LM: TFAlbertForMaskedLM,
@@ -1384,6 +1375,7 @@ MODEL_CLASSES: dict[Head, type] = {
 }
 
 __all__ = [
+    "ACTIVATION_FNS",
     "MODEL_CLASSES",
     "TFAlbertForMaskedLM",
     "TFAlbertForMultipleChoice",
@@ -1393,7 +1385,7 @@ __all__ = [
     "TFAlbertForSequenceClassification",
     "TFAlbertForTokenClassification",
     "TFAlbertModel",
+    "TFAlbertOps",
     "TFAlbertPreTrainedModel",
     "get_activation",
-    "masked_cross_entropy",
 ]

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_core import Head
+from albert_core import Head, InputError
 from albert_tf import MODEL_CLASSES
-from conftest import tiny_config
-from tf_helpers import assert_outputs_close, make_inputs, make_labels, random_state
+from factory import assert_outputs_close, build, config_for, make_inputs, make_labels, random_state
 
 
 def _classification_data(n=32, seq=8, seed=0):
@@ -31,7 +30,7 @@ def _classification_data(n=32, seq=8, seed=0):
 @pytest.mark.parametrize("labels_in", ["dict", "y"])
 def test_compile_and_fit_decreases_loss(labels_in):
     keras.utils.set_random_seed(0)
-    model = MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](tiny_config(num_labels=2))
+    model = MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](config_for(Head.SEQUENCE_CLASSIFICATION, num_labels=2))
     x, y = _classification_data()
     if labels_in == "dict":
         dataset = tf.data.Dataset.from_tensor_slices({**x, "labels": y}).batch(8)
@@ -48,7 +47,7 @@ def test_compile_and_fit_decreases_loss(labels_in):
 
 def test_fit_question_answering_with_dict_labels():
     keras.utils.set_random_seed(1)
-    model = MODEL_CLASSES[Head.QUESTION_ANSWERING](tiny_config())
+    model = MODEL_CLASSES[Head.QUESTION_ANSWERING](config_for(Head.QUESTION_ANSWERING))
     x, _ = _classification_data(n=16)
     y = {"start_positions": np.full(16, 3, np.int32), "end_positions": np.full(16, 5, np.int32)}
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
@@ -57,15 +56,78 @@ def test_fit_question_answering_with_dict_labels():
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# out-of-range labels under fit / evaluate: the graph's run-time check comes out as the eager InputError
+
+_NUM_LABELS_MESSAGE = r"labels has a value outside \[0, num_labels=2\) \(use -100 to ignore an example\)"
+
+
+def _bad_label_data(n=8):
+    x, y = _classification_data(n=n)
+    y = y.copy()
+    y[5] = 2  # num_labels is 2
+    return x, y
+
+
+@pytest.mark.parametrize("source", ["dataset_y", "dataset_labels_in_x", "arrays"])
+def test_fit_with_out_of_range_labels_raises_input_error(source):
+    model = MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](config_for(Head.SEQUENCE_CLASSIFICATION, num_labels=2))
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    x, y = _bad_label_data()
+    with pytest.raises(InputError, match=_NUM_LABELS_MESSAGE) as caught:
+        if source == "dataset_y":
+            model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=1, verbose=0)
+        elif source == "dataset_labels_in_x":
+            model.fit(tf.data.Dataset.from_tensor_slices({**x, "labels": y}).batch(4), epochs=1, verbose=0)
+        else:
+            model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert isinstance(caught.value.__cause__, tf.errors.InvalidArgumentError)  # the run-time check fired
+
+
+def test_evaluate_and_batch_methods_with_out_of_range_labels_raise_input_error():
+    model = MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](config_for(Head.SEQUENCE_CLASSIFICATION, num_labels=2))
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    x, y = _bad_label_data()
+    with pytest.raises(InputError, match=_NUM_LABELS_MESSAGE):
+        model.evaluate(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), verbose=0)
+    with pytest.raises(InputError, match=_NUM_LABELS_MESSAGE):
+        model.train_on_batch(x, y)
+    with pytest.raises(InputError, match=_NUM_LABELS_MESSAGE):
+        model.test_on_batch(x, y)
+    # in range, the same calls work
+    y[5] = 1
+    assert np.isfinite(model.train_on_batch(x, y))
+
+
+def test_fit_pretraining_with_out_of_range_labels_raises_input_error():
+    config = config_for(Head.PRETRAINING)
+    model = MODEL_CLASSES[Head.PRETRAINING](config)
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    inputs, labels = make_inputs(config, Head.PRETRAINING), make_labels(config, Head.PRETRAINING)
+    bad_order = {**labels, "sentence_order_label": np.array([0, 2])}
+    with pytest.raises(InputError, match=r"sentence_order_label has a value outside \[0, 2\)"):
+        model.fit(tf.data.Dataset.from_tensors((inputs, bad_order)), epochs=1, verbose=0)
+    mlm = labels["labels"].copy()
+    mlm[0, 1] = config.vocab_size
+    with pytest.raises(InputError, match=r"labels has a value outside \[0, vocab_size=99\)"):
+        model.fit(tf.data.Dataset.from_tensors({**inputs, **labels, "labels": mlm}), epochs=1, verbose=0)
+
+
+def test_fit_run_eagerly_raises_the_eager_input_error():
+    model = MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](config_for(Head.SEQUENCE_CLASSIFICATION, num_labels=2))
+    model.compile(optimizer=keras.optimizers.SGD(0.01), run_eagerly=True)
+    x, y = _bad_label_data()
+    with pytest.raises(InputError, match=r"labels contains 2, outside \[0, num_labels=2\)"):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # XLA
 
 
 @pytest.fixture(scope="module")
 def pretraining_model():
-    config = tiny_config(num_labels=2)
-    model = MODEL_CLASSES[Head.PRETRAINING](config)
-    model.load_canonical_state(random_state(config, Head.PRETRAINING, seed=5), strict=True)
-    return model
+    config = config_for(Head.PRETRAINING)
+    return build("tf", Head.PRETRAINING, config, random_state(config, Head.PRETRAINING, seed=5))
 
 
 def test_xla_forward_matches_eager(pretraining_model):
@@ -116,8 +178,8 @@ def test_xla_train_step_matches_eager(pretraining_model):
 
 
 def test_mixed_bfloat16_close_to_float32():
-    config = tiny_config()
     head = Head.SEQUENCE_CLASSIFICATION
+    config = config_for(head)
     state = random_state(config, head, seed=9)
     inputs = make_inputs(config, head)
     labels = make_labels(config, head)
@@ -152,9 +214,8 @@ def test_mixed_bfloat16_close_to_float32():
 
 @pytest.mark.parametrize("head", [Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE], ids=lambda h: h.value)
 def test_saved_model_reloads_in_fresh_process(head, tmp_path):
-    config = tiny_config()
-    model = MODEL_CLASSES[head](config)
-    model.load_canonical_state(random_state(config, head, seed=4), strict=True)
+    config = config_for(head)
+    model = build("tf", head, config, random_state(config, head, seed=4))
     model.export_saved_model(tmp_path / "export")
     inputs = make_inputs(config, head)
     np.savez(tmp_path / "inputs.npz", **{k: v.astype(np.int32) for k, v in inputs.items()})

@@ -9,7 +9,11 @@
     shape and layout, generated with :func:`albert_core.weights.format_name` for the albert-base-v2 configuration.
     Transformer-block tensors are shown once, with ``{g}`` (group) and ``{i}`` (block inside the group) placeholders.
 
-Both directives build an RST ``list-table`` and parse it, so the output is an ordinary docutils table.
+``.. albert-heads::``
+    The head table, one row per entry of :data:`albert_core.heads.HEADS`: class names, TensorFlow scope, pooler,
+    tensors, labels, outputs and loss.
+
+Every directive builds an RST ``list-table`` and parse it, so the output is an ordinary docutils table.
 """
 
 from __future__ import annotations
@@ -158,6 +162,37 @@ class AlbertWeightMap(SphinxDirective):
         return _parse_table(self, title, header, rows, name=f"weight-map-{part}")
 
 
+class AlbertHeads(SphinxDirective):
+    """The head table, generated from :data:`albert_core.heads.HEADS`."""
+
+    has_content = False
+
+    def run(self) -> list:
+        from albert_core.heads import HEADS
+
+        header = ["Head", "transformers class", "TF scope in ``tf_model.h5``", "Pooler", "Tensors added",
+                  "Labels (shape, bound)", "Outputs", "Loss"]
+        rows = []
+        for spec in HEADS.values():
+            parts = ", ".join(_literal(f"{p.prefix}.*") + (f" ({p.outputs})" if p.outputs else "") for p in spec.parts)
+            labels = "; ".join(
+                f"{_literal(label.name)} [{', '.join(label.shape)}]" + (f" < {label.bound}" if label.bound else "")
+                for label in spec.labels
+            )
+            rows.append([
+                _literal(spec.head.value),
+                _literal(spec.hf_class) + (" (inputs ``[batch, num_choices, seq]``)" if spec.choices else ""),
+                _literal(spec.tf_scope),
+                "yes" if spec.pooler else "no",
+                parts or "--",
+                labels or "--",
+                ", ".join(_literal(o) for o in spec.outputs),
+                _literal(spec.loss.value),
+            ])
+        return _parse_table(self, "The head table (generated from ``albert_core.heads.HEADS``)", header, rows,
+                            name="albert-heads-table")
+
+
 def _dataclass_factory_defaults(app, what, name, obj, options, signature, return_annotation):
     """Dataclass fields with a ``default_factory`` show their default as ``<factory>``, which is not Python and makes
     Sphinx split the whole signature at every comma (``dict[int`` / ``str]``). Show ``...`` instead."""
@@ -170,4 +205,5 @@ def setup(app):
     app.connect("autodoc-process-signature", _dataclass_factory_defaults)
     app.add_directive("albert-presets", AlbertPresets)
     app.add_directive("albert-weight-map", AlbertWeightMap)
+    app.add_directive("albert-heads", AlbertHeads)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -3,7 +3,7 @@
 * Every page's examples run, in order, in one fresh Python process per page, inside an empty temporary directory:
   ``.. code-block:: python`` blocks and hidden ``.. testsetup::`` blocks are executed in one shared namespace, and
   every ``$ command`` line of a ``.. code-block:: console`` block is run by the shell and must exit with status 0
-  (``albert`` is replaced by ``python -m albert_core.cli`` when the entry point is not installed). ``bash`` and
+  (``albert`` is replaced by ``python -m albert_cli`` when the entry point is not installed). ``bash`` and
   ``text`` blocks are shown, never run (installation commands, sample output).
 * ``sphinx-build -W --keep-going`` succeeds with no warning: broken references, bad docstring RST and import
   failures all fail the test.
@@ -68,7 +68,7 @@ import json, os, shlex, shutil, subprocess, sys, traceback
 page, blocks_file = sys.argv[1], sys.argv[2]
 blocks = json.load(open(blocks_file, encoding="utf-8"))
 namespace = {"__name__": "__main__"}
-albert = "albert" if shutil.which("albert") else shlex.quote(sys.executable) + " -m albert_core.cli"
+albert = "albert" if shutil.which("albert") else shlex.quote(sys.executable) + " -m albert_cli"
 for block in blocks:
     where = f"{page}:{block['line']}"
     if block["kind"] == "python":

@@ -1,4 +1,4 @@
-"""The ``albert`` command line: ``albert convert``, ``albert check`` and ``albert info``.
+"""The ``albert`` command line: ``convert``, ``check``, ``info``, ``train-spm``, ``pretrain-data``, ``pretrain`` and ``fill-mask``.
 
 Examples::
 
@@ -8,6 +8,14 @@ Examples::
     albert convert hf_dir/ out_tf/ --to hf-tf                  # model.safetensors -> tf_model.h5
     albert convert hf_dir/ out_tf1/ --to tf1                   # -> model.ckpt + albert_config.json
     albert info path/to/checkpoint
+
+Exit codes (documented in ``docs/guarantees.rst``): 0 success; 1 a parity check failed; 2 bad input or usage (a
+corrupt or mis-shaped checkpoint, a bad configuration, a destination that cannot be written, a wrong argument;
+argparse's own usage errors exit 2 too); 3 an internal error (a bug: please report it, with the ``--debug``
+traceback); 130 interrupted. Every error is one line on stderr, ``error: <what>``; ``--debug`` adds the traceback.
+
+``python -m albert_cli`` is the same command. The backends (:mod:`albert_pt`, :mod:`albert_tf`) are imported only by
+the commands that run models (``check``, and ``convert``'s parity check), so ``albert info`` works with the core alone.
 """
 
 from __future__ import annotations
@@ -15,12 +23,27 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
+import warnings
 from pathlib import Path
 
-from .errors import AlbertError
-from .weights import Head
+import albert_core
+from albert_core.errors import AlbertError
+from albert_core.heads import Head
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
+from . import fill_mask_command, pretrain_command, pretraining_commands
+
+#: The small model shipped with albert-lite, checked by a bare ``albert check``.
+DEFAULT_MODEL_DIR = Path(albert_core.__file__).resolve().parent / "assets" / "default"
+
+#: Exit codes of the ``albert`` command.
+EXIT_OK = 0
+EXIT_PARITY_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 3
+EXIT_INTERRUPTED = 130
+
+_DEBUG_HELP = "show the full traceback of an error (for bug reports)"
 
 _ATOL_HELP = ("tolerance on max |a - b| per output, scaled by max(1, max |a|) of the reference output; default "
               "1e-5 for float32, 5e-3 for float16, 5e-2 for bfloat16")
@@ -31,7 +54,10 @@ def _quiet_frameworks() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="albert", description="ALBERT checkpoint tools (albert-lite)")
+    parser = argparse.ArgumentParser(
+        prog="albert", description="ALBERT checkpoint tools (albert-lite)",
+        epilog="exit codes: 0 ok, 1 parity check failed, 2 bad input or usage, 3 internal error")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     conv = sub.add_parser("convert", help="convert a checkpoint to another format and check parity",
@@ -66,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="summarise a checkpoint: format, configuration, parameters per part")
     info.add_argument("dir", nargs="?", default=None,
                       help="checkpoint directory (default: the small model shipped with albert-lite)")
+    info.set_defaults(run=cmd_info)
+    conv.set_defaults(run=cmd_convert)
+    chk.set_defaults(run=cmd_check)
+
+    pretraining_commands.add_commands(sub)
+    pretrain_command.add_commands(sub)
+    fill_mask_command.add_commands(sub)
+    for command in sub.choices.values():  # ``albert convert ... --debug`` works as well as ``albert --debug convert``
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     return parser
 
 
@@ -78,7 +113,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
                          progress=not args.quiet)
     except ParityError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_PARITY_FAILURE
     for note in result.notes:
         print(f"note: {note}")
     print(f"converted {args.src} ({result.source_format}, head {result.head.value}) -> {args.dst} ({args.to})")
@@ -89,43 +124,46 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .checkpoint import read_checkpoint
-    from .config import AlbertConfig
+    from albert_core.checkpoints import read_checkpoint
+    from albert_core.config import AlbertConfig
+
     from .convert import supported_heads
     from .parity import check_directory
 
     directory = Path(args.dir) if args.dir else DEFAULT_MODEL_DIR
     config = AlbertConfig.from_pretrained(directory)
-    if args.heads:
-        heads = [Head(h) for h in args.heads]
-    else:
-        contents = read_checkpoint(directory, config)
-        heads = supported_heads(contents.state, config)
-        del contents
-        if not heads:
-            print(f"error: {directory} supports no head completely", file=sys.stderr)
-            return 1
+    contents = read_checkpoint(directory, config)
+    supported = supported_heads(contents.state, config)
+    del contents
+    heads = [Head(h) for h in args.heads] if args.heads else supported
+    lacking = [h.value for h in heads if h not in supported]
+    if lacking:
+        # comparing two randomly initialised heads would report a bogus parity result
+        print(f"error: {directory} has no complete {', '.join(lacking)} head (it holds "
+              f"{', '.join(h.value for h in supported) or 'no complete head'})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not heads:
+        print(f"error: {directory} supports no head completely", file=sys.stderr)
+        return EXIT_BAD_INPUT
     print(f"checking {directory}: heads {', '.join(h.value for h in heads)}; PyTorch (reference) vs TensorFlow")
     report = check_directory(directory, heads, atol=args.atol, config=config)
     print(report.table())
     print(report.summary())
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_PARITY_FAILURE
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .checkpoint import find_weights, read_checkpoint
-    from .config import AlbertConfig
+    from albert_core.checkpoints import read_checkpoint_for_model
+
     from .convert import detect_head, supported_heads
 
     directory = Path(args.dir) if args.dir else DEFAULT_MODEL_DIR
-    fmt, path = find_weights(directory)
-    config = AlbertConfig.from_pretrained(directory if directory.is_dir() else path.parent)
-    contents = read_checkpoint(directory, config)
-    state = contents.state
+    contents, config = read_checkpoint_for_model(directory)
+    state, path = contents.state, contents.path
     print(f"checkpoint: {path}")
-    print(f"format:     {fmt}")
+    print(f"format:     {contents.source_format}")
     keys = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_hidden_groups",
             "inner_group_num", "num_attention_heads", "intermediate_size", "hidden_act", "max_position_embeddings",
             "position_embedding_type", "num_labels")
@@ -158,16 +196,50 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        text = f"{exc.strerror}: {exc.filename}"
+    return text or type(exc).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code for an exception that ended a command (see the module docstring)."""
+    from .convert import ParityError
+
+    if isinstance(exc, ParityError):
+        return EXIT_PARITY_FAILURE
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, (AlbertError, OSError)):  # OSError: a missing, unreadable or unwritable file
+        return EXIT_BAD_INPUT
+    return EXIT_INTERNAL_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``albert`` console script; returns the exit status."""
+    """Entry point of the ``albert`` console script; returns the exit status (see the module docstring)."""
     _quiet_frameworks()
     args = build_parser().parse_args(argv)
-    handler = {"convert": cmd_convert, "check": cmd_check, "info": cmd_info}[args.command]
+    debug = bool(getattr(args, "debug", False))
     try:
-        return handler(args)
-    except (AlbertError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        with warnings.catch_warnings():
+            if not debug:  # one line per warning, not the source line that issued it
+                warnings.showwarning = _show_warning
+            return args.run(args)
+    except (Exception, KeyboardInterrupt) as exc:
+        code = exit_code_of(exc)
+        if debug:
+            traceback.print_exc()
+        message = "interrupted" if code == EXIT_INTERRUPTED else _one_line(exc)
+        if code == EXIT_INTERNAL_ERROR:
+            message = (f"internal error ({type(exc).__name__}): {message}; rerun with --debug for the traceback "
+                       "and please report it")
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,38 +9,32 @@ Tolerance: an output passes when ``max|a - b| <= atol * max(1, max|a|)``; ``a`` 
 order one that is a plain absolute tolerance; large logits get the same relative slack. The ``max rel diff`` column
 is ``max|a - b| / max|a|``.
 
-The framework loaders live in :data:`LOADERS` so that another implementation (for instance a reference library in
-the tests) can stand in for a backend.
+The backends are imported only when a runner is loaded (:func:`load_pt`, :func:`load_tf`). :data:`LOADERS` is the
+documented seam for putting another implementation in place of a backend (a tampered model in the tests, a reference
+library): ``LOADERS[framework] = loader`` where ``loader(directory, head, config) -> runner``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
-from .config import AlbertConfig
-from .errors import FrameworkMissingError
-from .weights import Head
+from albert_core.checkpoints import format_named
+from albert_core.config import AlbertConfig
+from albert_core.errors import FrameworkMissingError, PartialLoadWarning
+from albert_core.heads import Head, head_spec
 
 Runner = Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]
 
 #: Default tolerances by checkpoint dtype (documented in the CLI help).
 DEFAULT_ATOL = {"float32": 1e-5, "float16": 5e-3, "bfloat16": 5e-2}
-
-#: Outputs compared for each head (plus ``last_hidden_state`` where the model returns hidden states).
-HEAD_OUTPUTS: dict[Head, tuple[str, ...]] = {
-    Head.BASE: ("last_hidden_state", "pooler_output"),
-    Head.PRETRAINING: ("prediction_logits", "sop_logits"),
-    Head.MASKED_LM: ("logits",),
-    Head.SEQUENCE_CLASSIFICATION: ("logits",),
-    Head.MULTIPLE_CHOICE: ("logits",),
-    Head.TOKEN_CLASSIFICATION: ("logits",),
-    Head.QUESTION_ANSWERING: ("start_logits", "end_logits"),
-}
 
 PROBE_TEXTS = (
     ("To be, or not to be, that is the question.", "Whether 'tis nobler in the mind to suffer"),
@@ -192,7 +186,7 @@ def _random_ids(config: AlbertConfig, rows: int, seq_len: int, seed: int) -> dic
 
 def _tokenised(config: AlbertConfig, tokenizer_dir, rows: int, seq_len: int) -> dict[str, np.ndarray] | None:
     try:
-        from .tokenizer import AlbertTokenizer
+        from albert_core.tokenizer import AlbertTokenizer
 
         tokenizer = AlbertTokenizer.from_pretrained(tokenizer_dir)
     except (FileNotFoundError, ImportError, ValueError):
@@ -227,11 +221,12 @@ def _to_numpy(value) -> np.ndarray:
 
 
 def outputs_to_numpy(output, head: Head | str) -> dict[str, np.ndarray]:
-    """The compared outputs of a model call, as float numpy arrays; ``last_hidden_state`` from the hidden states."""
+    """The compared outputs of a model call, as float numpy arrays: the head's own outputs (its ``outputs`` in the
+    head table) and, for heads on top of the backbone, ``last_hidden_state`` from the hidden states."""
     head = Head(head)
     result: dict[str, np.ndarray] = {}
     getter = output.get if hasattr(output, "get") else (lambda k, d=None: getattr(output, k, d))
-    for name in HEAD_OUTPUTS[head]:
+    for name in head_spec(head).outputs:
         value = getter(name, None)
         if value is not None:
             result[name] = _to_numpy(value)
@@ -273,37 +268,79 @@ def _tf_runner(model, head: Head) -> Runner:
     return run
 
 
-def load_pt(directory: Path, head: Head, config: AlbertConfig | None = None) -> Runner:
-    """A runner for the :mod:`albert_pt` model with ``head`` loaded from ``directory``."""
+@contextlib.contextmanager
+def _quiet_load() -> Iterator[None]:
+    """Load a model without the reports a user of ``check``/``convert`` did not ask for.
+
+    The heads these tools load are complete in the checkpoint, so a partial load only means tensors of other heads
+    went unused (no news); and TensorFlow's native start-up lines ("All log messages before
+    absl::InitializeLog()...", the CUDA probe) bypass ``TF_CPP_MIN_LOG_LEVEL``, so the process's stderr is closed
+    while a model is built (Python exceptions still propagate).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialLoadWarning)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def load_pt(directory: Path, head: Head, config: AlbertConfig | None = None,
+            fill: Mapping[str, np.ndarray] | None = None) -> Runner:
+    """A runner for the :mod:`albert_pt` model with ``head`` loaded from ``directory`` (then ``fill``: canonical
+    tensors to set over the loaded or initialised ones)."""
     try:
         import albert_pt
     except ImportError as exc:
         raise FrameworkMissingError("the parity check in PyTorch needs albert_pt and torch "
                                     "(pip install 'albert-lite[torch]')") from exc
-    model = albert_pt.MODEL_CLASSES[head].from_pretrained(directory, config=config, strict=False)
+    with _quiet_load():
+        model = albert_pt.MODEL_CLASSES[head].from_pretrained(directory, config=config, strict=False)
+    if fill:
+        model.load_canonical_state(fill)
     return _pt_runner(model, head)
 
 
-def load_tf(directory: Path, head: Head, config: AlbertConfig | None = None) -> Runner:
-    """A runner for the :mod:`albert_tf` model with ``head`` loaded from ``directory``."""
+def load_tf(directory: Path, head: Head, config: AlbertConfig | None = None,
+            fill: Mapping[str, np.ndarray] | None = None) -> Runner:
+    """A runner for the :mod:`albert_tf` model with ``head`` loaded from ``directory`` (then ``fill``, as
+    :func:`load_pt`)."""
     try:
-        import albert_tf
+        with _quiet_load():
+            import albert_tf
     except ImportError as exc:
         raise FrameworkMissingError("the parity check in TensorFlow needs albert_tf and tensorflow "
                                     "(pip install 'albert-lite[tensorflow]')") from exc
-    model = albert_tf.MODEL_CLASSES[head].from_pretrained(directory, config=config, strict=False)
+    with _quiet_load():
+        model = albert_tf.MODEL_CLASSES[head].from_pretrained(directory, config=config, strict=False)
+    if fill:
+        model.load_canonical_state(fill)
     return _tf_runner(model, head)
 
 
-#: framework -> loader(directory, head, config) -> runner. Replaceable (tests put reference implementations here).
+#: framework -> ``loader(directory, head, config) -> runner``: the public seam for replacing a backend's loader.
+#: (A loader is also called with ``fill=`` when a partial conversion fills in missing tensors.)
 LOADERS: dict[str, Callable[[Path, Head, AlbertConfig | None], Runner]] = {"pt": load_pt, "tf": load_tf}
 
-FRAMEWORK_OF_FORMAT = {"safetensors": "pt", "pytorch-bin": "pt", "hf-tf": "tf", "tf1": "tf"}
+
+def framework_of_format(format_name: str) -> str:
+    """The framework (``"pt"`` or ``"tf"``) whose models natively use a checkpoint format of the format table.
+
+    >>> framework_of_format("tf1"), framework_of_format("safetensors")
+    ('tf', 'pt')
+    """
+    return format_named(format_name).framework
 
 
 def load_runner(framework: str, directory: str | os.PathLike[str], head: Head | str,
-                config: AlbertConfig | None = None) -> Runner:
-    """Load the checkpoint at ``directory`` with ``head`` in ``framework`` (``"pt"`` or ``"tf"``).
+                config: AlbertConfig | None = None, fill: Mapping[str, np.ndarray] | None = None) -> Runner:
+    """Load the checkpoint at ``directory`` with ``head`` in ``framework`` (``"pt"`` or ``"tf"``); ``fill``: canonical
+    tensors set over the loaded ones (the loader is called with it only when it is not empty).
 
     Tensors of other heads in the checkpoint are expected here (a pretraining checkpoint checked as ``masked_lm``),
     so the backends' "unused tensor" warnings are silenced; completeness is checked by the caller.
@@ -318,6 +355,8 @@ def load_runner(framework: str, directory: str | os.PathLike[str], head: Head | 
             lg.setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if fill:
+                return LOADERS[framework](Path(directory), Head(head), config, fill=fill)
             return LOADERS[framework](Path(directory), Head(head), config)
     finally:
         for lg, level in zip(loggers, levels):
@@ -343,13 +382,13 @@ def check_directory(directory: str | os.PathLike[str], heads: list[Head | str], 
 
 __all__ = [
     "DEFAULT_ATOL",
-    "HEAD_OUTPUTS",
     "LOADERS",
     "ParityReport",
     "ParityRow",
     "check_directory",
     "compare_outputs",
     "compare_runners",
+    "framework_of_format",
     "load_runner",
     "outputs_to_numpy",
     "probe_inputs",

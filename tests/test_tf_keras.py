@@ -83,6 +83,31 @@ def test_fit_with_out_of_range_labels_raises_input_error(source):
     assert isinstance(caught.value.__cause__, tf.errors.InvalidArgumentError)  # the run-time check fired
 
 
+@pytest.mark.parametrize("source", ["dataset_y", "dataset_labels_in_x", "arrays"])
+def test_xla_fit_checks_labels_before_the_compiled_step(source):
+    # XLA compiles run-time assertions to nothing: without the pipeline check a bad label gives a NaN loss
+    model = MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](config_for(Head.SEQUENCE_CLASSIFICATION, num_labels=2))
+    model.compile(optimizer=keras.optimizers.SGD(0.01), jit_compile=True)
+    x, y = _bad_label_data()
+    data = {"dataset_y": (tf.data.Dataset.from_tensor_slices((x, y)).batch(4), None),
+            "dataset_labels_in_x": (tf.data.Dataset.from_tensor_slices({**x, "labels": y}).batch(4), None),
+            "arrays": (x, y)}[source]
+    with pytest.raises(InputError, match=r"labels (has a value|contains 2,) outside \[0, num_labels=2\)"):
+        model.fit(*data, epochs=1, verbose=0)
+    y[5] = 1  # in range, the compiled step trains
+    history = model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_xla_fit_checks_multiple_choice_labels_against_the_choices():
+    model = MODEL_CLASSES[Head.MULTIPLE_CHOICE](config_for(Head.MULTIPLE_CHOICE))
+    model.compile(optimizer=keras.optimizers.SGD(0.01), jit_compile=True)
+    ids = np.array([[[2, 5, 3], [2, 6, 3]]] * 2)
+    dataset = tf.data.Dataset.from_tensor_slices(({"input_ids": ids}, np.array([1, 2]))).batch(2)
+    with pytest.raises(InputError, match=r"labels has a value outside \[0, num_choices=2\)"):
+        model.fit(dataset, epochs=1, verbose=0)
+
+
 def test_evaluate_and_batch_methods_with_out_of_range_labels_raise_input_error():
     model = MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION](config_for(Head.SEQUENCE_CLASSIFICATION, num_labels=2))
     model.compile(optimizer=keras.optimizers.SGD(0.01))

@@ -17,6 +17,7 @@ library): ``LOADERS[framework] = loader`` where ``loader(directory, head, config
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 import warnings
@@ -290,37 +291,35 @@ def _quiet_load() -> Iterator[None]:
         os.close(saved)
 
 
+def _load_model(framework: str, directory: Path, head: Head, config: AlbertConfig | None,
+                fill: Mapping[str, np.ndarray] | None):
+    module_name, extra, name = {"pt": ("albert_pt", "torch", "PyTorch"),
+                                "tf": ("albert_tf", "tensorflow", "TensorFlow")}[framework]
+    try:
+        with _quiet_load():
+            backend = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise FrameworkMissingError(f"the parity check in {name} needs {module_name} and {extra} "
+                                    f"(pip install 'albert-lite[{extra}]')") from exc
+    with _quiet_load():
+        model = backend.MODEL_CLASSES[head].from_pretrained(directory, config=config, strict=False)
+    if fill:
+        model.load_canonical_state(fill)
+    return model
+
+
 def load_pt(directory: Path, head: Head, config: AlbertConfig | None = None,
             fill: Mapping[str, np.ndarray] | None = None) -> Runner:
     """A runner for the :mod:`albert_pt` model with ``head`` loaded from ``directory`` (then ``fill``: canonical
     tensors to set over the loaded or initialised ones)."""
-    try:
-        import albert_pt
-    except ImportError as exc:
-        raise FrameworkMissingError("the parity check in PyTorch needs albert_pt and torch "
-                                    "(pip install 'albert-lite[torch]')") from exc
-    with _quiet_load():
-        model = albert_pt.MODEL_CLASSES[head].from_pretrained(directory, config=config, strict=False)
-    if fill:
-        model.load_canonical_state(fill)
-    return _pt_runner(model, head)
+    return _pt_runner(_load_model("pt", directory, head, config, fill), head)
 
 
 def load_tf(directory: Path, head: Head, config: AlbertConfig | None = None,
             fill: Mapping[str, np.ndarray] | None = None) -> Runner:
     """A runner for the :mod:`albert_tf` model with ``head`` loaded from ``directory`` (then ``fill``, as
     :func:`load_pt`)."""
-    try:
-        with _quiet_load():
-            import albert_tf
-    except ImportError as exc:
-        raise FrameworkMissingError("the parity check in TensorFlow needs albert_tf and tensorflow "
-                                    "(pip install 'albert-lite[tensorflow]')") from exc
-    with _quiet_load():
-        model = albert_tf.MODEL_CLASSES[head].from_pretrained(directory, config=config, strict=False)
-    if fill:
-        model.load_canonical_state(fill)
-    return _tf_runner(model, head)
+    return _tf_runner(_load_model("tf", directory, head, config, fill), head)
 
 
 #: framework -> ``loader(directory, head, config) -> runner``: the public seam for replacing a backend's loader.

@@ -45,8 +45,12 @@ EXIT_INTERRUPTED = 130
 
 _DEBUG_HELP = "show the full traceback of an error (for bug reports)"
 
-_ATOL_HELP = ("tolerance on max |a - b| per output, scaled by max(1, max |a|) of the reference output; default "
-              "1e-5 for float32, 5e-3 for float16, 5e-2 for bfloat16")
+_ATOL_RULE = "tolerance on max |a - b| per output, scaled by max(1, max |a|) of the reference output"
+_CONVERT_ATOL_HELP = _ATOL_RULE + " (default: by the stored dtype, 1e-5 float32, 5e-3 float16, 5e-2 bfloat16)"
+_CHECK_ATOL_HELP = _ATOL_RULE + " (default: 1e-5)"
+
+#: ``--to`` also takes the names users type for the frameworks.
+_TARGET_ALIASES = {"pt": "safetensors", "tf": "hf-tf"}
 
 
 def _quiet_frameworks() -> None:
@@ -58,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="albert", description="ALBERT checkpoint tools (albert-lite)",
         epilog="exit codes: 0 ok, 1 parity check failed, 2 bad input or usage, 3 internal error")
     parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    parser.add_argument("--version", action="version", version=f"albert-lite {albert_core.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     conv = sub.add_parser("convert", help="convert a checkpoint to another format and check parity",
@@ -66,14 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
                                       "outputs of both on the same inputs. DST is written atomically.")
     conv.add_argument("src", help="checkpoint directory or weights file to read")
     conv.add_argument("dst", help="new (or empty) directory to write")
-    conv.add_argument("--to", choices=("safetensors", "hf-tf", "tf1"), default="safetensors",
-                      help="target format: model.safetensors (PyTorch layout, the default), Hugging Face "
-                           "tf_model.h5, or an original google-research TF1 checkpoint")
+    conv.add_argument("--to", choices=("safetensors", "hf-tf", "tf1", *_TARGET_ALIASES), default="safetensors",
+                      help="target format: model.safetensors (PyTorch layout; also 'pt'; the default), Hugging "
+                           "Face tf_model.h5 ('hf-tf' or 'tf'), or an original google-research TF1 checkpoint")
     conv.add_argument("--head", choices=[h.value for h in Head], default=None,
                       help="model head (default: from config.json's architectures, else from the tensors)")
     conv.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
                       help="store the weights in this dtype (default: as read, float32 for most checkpoints)")
-    conv.add_argument("--atol", type=float, default=None, help=_ATOL_HELP)
+    conv.add_argument("--atol", type=float, default=None, help=_CONVERT_ATOL_HELP)
     conv.add_argument("--shard-size", default=None, help="shard safetensors output, e.g. 500MB or 2GB")
     conv.add_argument("--allow-partial", action="store_true",
                       help="write even when tensors are missing, unexpected or unmapped (they are reported)")
@@ -87,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="checkpoint directory (default: the small model shipped with albert-lite)")
     chk.add_argument("--heads", nargs="+", choices=[h.value for h in Head], default=None,
                      help="heads to check (default: every head whose tensors the checkpoint holds)")
-    chk.add_argument("--atol", type=float, default=1e-5, help=_ATOL_HELP)
+    chk.add_argument("--atol", type=float, default=1e-5, help=_CHECK_ATOL_HELP)
 
     info = sub.add_parser("info", help="summarise a checkpoint: format, configuration, parameters per part")
     info.add_argument("dir", nargs="?", default=None,
@@ -108,6 +113,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .convert import ParityError, convert
 
     try:
+        args.to = _TARGET_ALIASES.get(args.to, args.to)
         result = convert(args.src, args.dst, to=args.to, head=args.head, dtype=args.dtype, atol=args.atol,
                          shard_size=args.shard_size, allow_partial=args.allow_partial, check=not args.no_check,
                          progress=not args.quiet)

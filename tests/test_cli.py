@@ -90,3 +90,28 @@ def test_info(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert "safetensors" in out and "total" in out and "heads supported: base, pretraining, masked_lm" in out
+
+
+def test_version(capsys):
+    import albert_core
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"albert-lite {albert_core.__version__}"
+
+
+@pytest.mark.parametrize("alias, files", [("pt", {"model.safetensors"}), ("tf", {"tf_model.h5"})])
+def test_convert_takes_framework_names(tmp_path, capsys, alias, files):
+    assert cli.main(["convert", str(cli.DEFAULT_MODEL_DIR), str(tmp_path / "out"), "--to", alias, "--no-check",
+                     "--quiet"]) == 0
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert files <= written and not ({"model.safetensors", "tf_model.h5"} - files) & written
+    assert f"({ {'pt': 'safetensors', 'tf': 'hf-tf'}[alias] })".replace(" ", "") in capsys.readouterr().out
+
+
+def test_atol_help_states_the_default_each_command_applies(capsys):
+    for command, default in (("check", "(default: 1e-5)"), ("convert", "(default: by the stored dtype")):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        assert default in " ".join(capsys.readouterr().out.split())

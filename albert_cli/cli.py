@@ -29,12 +29,11 @@ from pathlib import Path
 
 import albert_core
 from albert_core.errors import AlbertError
+from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.heads import Head
 
 from . import fill_mask_command, pretrain_command, pretraining_commands
 
-#: The small model shipped with albert-lite, checked by a bare ``albert check``.
-DEFAULT_MODEL_DIR = Path(albert_core.__file__).resolve().parent / "assets" / "default"
 
 #: Exit codes of the ``albert`` command.
 EXIT_OK = 0

@@ -122,7 +122,8 @@ def parse_size(text: str | int | None) -> int | None:
     return int(float(match.group(1)) * scale)
 
 
-def _architectures(directory: Path) -> list[str]:
+def saved_architectures(directory: Path) -> list[str]:
+    """The class names in ``config.json``'s ``architectures`` (``TF`` prefix dropped); empty when absent."""
     config_file = directory / MODEL_CONFIG
     if config_file.is_file():
         try:
@@ -151,7 +152,7 @@ def detect_head(state: Mapping[str, np.ndarray], config: AlbertConfig, directory
     """The head a checkpoint was saved for: ``architectures`` in ``config.json`` when given, else its tensors
     (:func:`~albert_core.heads.head_from_tensor_names`)."""
     if directory is not None:
-        head = head_from_architectures(_architectures(directory))
+        head = head_from_architectures(saved_architectures(directory))
         if head is not None:
             return head
     return head_from_tensor_names(state)

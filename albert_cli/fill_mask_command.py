@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 import albert_core
-from albert_core.filenames import MODEL_CONFIG
+from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.heads import Head, head_from_architectures
 
-DEFAULT_MODEL_DIR = Path(albert_core.__file__).resolve().parent / "assets" / "default"
 
 
 def add_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -33,12 +31,11 @@ def add_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _load(directory: Path, backend: str) -> tuple[Any, Any]:
+    from .convert import saved_architectures
+
     # the pre-training head when the checkpoint was saved with it, else the masked-LM head
-    try:
-        saved = json.loads((directory / MODEL_CONFIG).read_text(encoding="utf-8")).get("architectures") or []
-    except (OSError, ValueError, AttributeError):
-        saved = []
-    head = Head.PRETRAINING if head_from_architectures(saved) is Head.PRETRAINING else Head.MASKED_LM
+    saved = head_from_architectures(saved_architectures(directory))
+    head = Head.PRETRAINING if saved is Head.PRETRAINING else Head.MASKED_LM
     if backend == "pt":
         import albert_pt as backend_module
     else:

@@ -11,6 +11,11 @@ readers, the command line) can name files without importing the code that reads 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+#: The small model shipped inside the package (what a bare ``albert check`` or ``albert fill-mask`` uses).
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
+
 # Configuration
 MODEL_CONFIG = "config.json"  # Hugging Face / albert-lite AlbertConfig.to_dict(), with "architectures"
 ORIGINAL_CONFIG = "albert_config.json"  # google-research original format

@@ -256,3 +256,44 @@ def test_model_max_length_sentinels_and_numbers_still_load(tmp_path, spiece, val
     directory = _pretrained_dir(tmp_path, spiece, json.dumps({"model_max_length": value,
                                                               "mask_token": {"content": "[MASK]", "lstrip": True}}))
     assert AlbertTokenizer.from_pretrained(directory).model_max_length == expected
+
+
+# ------------------------------------------------------------------------ added tokens, pad, results (issue 12)
+
+
+@pytest.mark.parametrize("decoder, message", [
+    ({"x": {"content": "<a>"}}, "not an integer id"),
+    ({"5": {"content": "<a>"}}, "which is the piece"),
+    ({"5000": {"content": "<a>"}}, "next free id"),
+    ({"1000": {"content": "<a>", "special": "yes"}}, "special must be a bool"),
+    ({"1000": {"content": 7}}, "non-empty string"),
+    ({"1000": {"content": "<a>", "single_word": True}}, "single_word"),
+])
+def test_bad_added_tokens_name_the_file(tmp_path, spiece, decoder, message):
+    shutil.copyfile(spiece, tmp_path / "spiece.model")
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"added_tokens_decoder": decoder}))
+    with pytest.raises(TokenizerError, match=message) as info:
+        AlbertTokenizer.from_pretrained(tmp_path)
+    assert "tokenizer_config.json" in str(info.value)
+
+
+def test_pad_never_cuts_and_keeps_other_fields(tok):
+    long_row = tok("word " * 30)
+    short = tok("a b")
+    out = tok.pad([{**long_row, "id": "x"}, {**short, "id": "y"}], padding="max_length", max_length=8)
+    assert out["input_ids"][0] == long_row["input_ids"]  # longer than max_length: left whole
+    assert len(out["input_ids"][1]) == 8 and out["id"] == ["x", "y"]
+    with pytest.raises(TokenizerError, match="cannot be made into a tensor|strings"):
+        tok.pad([{**short, "id": "x"}, {**short, "id": [1, 2]}], return_tensors="np")
+
+
+def test_results_pickle_with_their_maps(tok):
+    import pickle
+
+    enc = tok(["a b c d e f", "the end"], ["x", "y z"], truncation="only_first", max_length=8,
+              return_overflowing_tokens=True, return_offsets_mapping=True)
+    assert len(enc["input_ids"]) > 2  # several windows of the first input
+    again = pickle.loads(pickle.dumps(enc))
+    assert again == enc
+    for row in range(len(enc["input_ids"])):
+        assert again.word_ids(row) == enc.word_ids(row) and again.sequence_ids(row) == enc.sequence_ids(row)

@@ -28,20 +28,26 @@ Known differences between the reference slow and fast Hugging Face tokenizers (t
 
 Truncation and padding follow Hugging Face semantics. When ``truncation`` is off a sequence longer than
 ``max_length`` is left whole (a :class:`UserWarning` says so), exactly as Hugging Face does; it is never cut silently.
+The task-facing API takes Hugging Face's argument names (``text``/``text_pair``, ``padding_side``/``truncation_side``,
+``stride`` + ``return_overflowing_tokens``, ``is_split_into_words``, ``pad()``, ``add_tokens``) and returns an
+:class:`Encoding` (alias ``BatchEncoding``) with ``sequence_ids``/``word_ids``/``char_to_token``; see the tokenizer
+guide in the docs.
 
 The package has one module per role: :mod:`~albert_core.tokenizer.special_tokens`,
 :mod:`~albert_core.tokenizer.normalization` (steps 1-3), :mod:`~albert_core.tokenizer.pieces` (step 4),
-:mod:`~albert_core.tokenizer.batching` (truncation, special tokens, padding, tensors),
+:mod:`~albert_core.tokenizer.batching` (inputs, truncation and windows, special tokens, padding, tensors),
+:mod:`~albert_core.tokenizer.encoding` (the result and its per-row maps), :mod:`~albert_core.tokenizer.words`
+(word ids), :mod:`~albert_core.tokenizer.added_tokens`, :mod:`~albert_core.tokenizer.padding` (``pad()``),
 :mod:`~albert_core.tokenizer.decoding`, :mod:`~albert_core.tokenizer.files` (directory I/O),
 :mod:`~albert_core.tokenizer.training` and the :class:`AlbertTokenizer` facade.
 """
 
-from albert_core.tokenizer.encoding import Encoding
+from albert_core.tokenizer.encoding import BatchEncoding, Encoding, TokenizerArgumentError
 from albert_core.tokenizer.files import CONFIG_NAME, DEFAULT_MODEL_MAX_LENGTH, SPECIAL_TOKENS_MAP_NAME, VOCAB_FILES_NAMES
 from albert_core.tokenizer.pieces import SPIECE_UNDERLINE
 from albert_core.tokenizer.training import ALBERT_USER_DEFINED_SYMBOLS, train_sentencepiece
 from albert_core.tokenizer.albert_tokenizer import AlbertTokenizer
 
-__all__ = ["AlbertTokenizer", "Encoding", "train_sentencepiece", "SPIECE_UNDERLINE", "VOCAB_FILES_NAMES"]
+__all__ = ["AlbertTokenizer", "BatchEncoding", "Encoding", "TokenizerArgumentError", "train_sentencepiece", "SPIECE_UNDERLINE", "VOCAB_FILES_NAMES"]
 # constants the single-module tokenizer defined, still importable from here
 _COMPAT = (ALBERT_USER_DEFINED_SYMBOLS, CONFIG_NAME, DEFAULT_MODEL_MAX_LENGTH, SPECIAL_TOKENS_MAP_NAME)

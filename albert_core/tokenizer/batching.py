@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Sequence, TypeVar
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
 from albert_core.errors import FrameworkMissingError, TokenizerError
-from albert_core.tokenizer.encoding import Encoding
+from albert_core.tokenizer.encoding import Encoding, RowLayout, TokenizerArgumentError
 
 T = TypeVar("T")
 Rows = list[list[T]]
@@ -29,7 +29,7 @@ def padding_strategy(padding: Any) -> str:
         return "do_not_pad"
     if padding == "max_length":
         return "max_length"
-    raise TokenizerError(f"padding must be True/False, 'longest', 'max_length' or 'do_not_pad', got {padding!r}")
+    raise TokenizerArgumentError(f"padding must be True/False, 'longest', 'max_length' or 'do_not_pad', got {padding!r}")
 
 
 def truncation_strategy(truncation: Any) -> str:
@@ -44,7 +44,7 @@ def truncation_strategy(truncation: Any) -> str:
         return "do_not_truncate"
     if truncation in ("only_first", "only_second"):
         return str(truncation)
-    raise TokenizerError(
+    raise TokenizerArgumentError(
         "truncation must be True/False, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', "
         f"got {truncation!r}"
     )
@@ -316,47 +316,200 @@ def check_text(text: Any) -> None:
             )
 
 
-def text_batch(texts: Any, text_pairs: Any) -> tuple[bool, list[str], list[str] | None]:
-    """``(single, texts, pairs)``: the inputs of a call as lists, checked; ``single`` when ``texts`` is one str.
+def check_side(value: Any, argument: str) -> str:
+    """``"left"`` or ``"right"``, or a :class:`~albert_core.tokenizer.encoding.TokenizerArgumentError` naming
+    ``argument``.
+
+    >>> check_side("left", "padding_side")
+    'left'
+    """
+    if value not in ("left", "right") or not isinstance(value, str):
+        raise TokenizerArgumentError(f"{argument} must be 'left' or 'right', got {value!r:.60}")
+    return value
+
+
+def check_flags(flags: dict[str, Any]) -> None:
+    """Raise a :class:`~albert_core.tokenizer.encoding.TokenizerArgumentError` naming the first of ``flags``
+    (argument name -> value) that is not a bool.
+
+    >>> check_flags({"return_length": True})
+    """
+    for argument, value in flags.items():
+        if not isinstance(value, bool):
+            raise TokenizerArgumentError(f"{argument} must be True or False, got {value!r:.60}")
+
+
+def check_options(
+    *, return_tensors: Any, max_length: Any, pad_to_multiple_of: Any, truncation: str, has_pairs: bool,
+    stride: Any = 0, return_overflowing_tokens: Any = False, flags: dict[str, Any] | None = None,
+) -> None:
+    """Raise a :class:`~albert_core.tokenizer.encoding.TokenizerArgumentError` (a
+    :class:`~albert_core.TokenizerError`) naming the first invalid call option (``truncation`` already parsed).
+    ``flags`` maps the names of boolean options to their values."""
+    if return_tensors not in (None, "np", "pt", "tf"):
+        raise TokenizerArgumentError(f"return_tensors must be None, 'np', 'pt' or 'tf', got {return_tensors!r}")
+    if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0):
+        raise TokenizerArgumentError(f"max_length must be a non-negative int, got {max_length!r}")
+    if pad_to_multiple_of is not None and (
+        not isinstance(pad_to_multiple_of, int) or isinstance(pad_to_multiple_of, bool) or pad_to_multiple_of <= 0
+    ):
+        raise TokenizerArgumentError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
+    if not isinstance(stride, int) or isinstance(stride, bool) or stride < 0:
+        raise TokenizerArgumentError(f"stride must be a non-negative int, got {stride!r:.60}")
+    check_flags(flags or {})
+    if truncation == "only_second" and not has_pairs:
+        raise TokenizerArgumentError("truncation='only_second' needs text_pair (second sequences)")
+    if return_overflowing_tokens and has_pairs and truncation == "longest_first":
+        raise TokenizerArgumentError(
+            "return_overflowing_tokens with pairs of sequences needs truncation='only_first' or 'only_second' (which "
+            "sequence the windows slide over), not truncation='longest_first'"
+        )
+
+
+def _is_text_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _check_words(words: Any, argument: str) -> list[str]:
+    if not _is_text_list(words):
+        raise TokenizerError(
+            f"{argument} must be a list of words (str) with is_split_into_words=True, got {type(words).__name__}"
+        )
+    for word in words:
+        check_text(word)
+    return list(words)
+
+
+def text_batch(text: Any, text_pair: Any, is_split_into_words: bool = False) -> tuple[bool, list[Any], list[Any] | None]:
+    """``(single, firsts, seconds)``: the inputs of a call as lists, checked, with Hugging Face's rules.
+
+    ``text`` is a str, a list of str, or a list of ``(text, text_pair)`` tuples (then ``text_pair`` is None);
+    ``text_pair`` is a str for a str ``text`` or a list as long as ``text``. With ``is_split_into_words`` each
+    text is a list of words (str): one list, or a list of lists (a batch). ``single`` says whether ``text`` was
+    one input (results then lose their batch axis); ``seconds`` is None without second sequences.
 
     >>> text_batch("a", "b")
     (True, ['a'], ['b'])
+    >>> text_batch([("a", "b"), ("c", "d")], None)
+    (False, ['a', 'c'], ['b', 'd'])
+    >>> text_batch(["a", "b"], None, is_split_into_words=True)
+    (True, [['a', 'b']], None)
     """
-    single = isinstance(texts, str)
-    pairs: list[str] | None = None
-    if single:
-        batch = [texts]
-        if text_pairs is not None:
-            if not isinstance(text_pairs, str):
-                raise TokenizerError(f"text_pairs must be a str when texts is a str, got {type(text_pairs).__name__}")
-            pairs = [text_pairs]
+    if text is None:
+        raise TokenizerError("text is required: a str, a list of str or a list of (text, text_pair) tuples")
+    if is_split_into_words:
+        single = not (_is_text_list(text) and len(text) > 0 and _is_text_list(text[0]))
     else:
-        if not isinstance(texts, (list, tuple)):
-            raise TokenizerError(f"texts must be a str or a list of str, got {type(texts).__name__}")
-        batch = list(texts)
+        single = isinstance(text, str)
+        if not single and not _is_text_list(text):
+            raise TokenizerError(f"text must be a str or a list of str, got {type(text).__name__}")
+    pairs: list[Any] | None = None
+    if single:
+        batch = [text]
+        if text_pair is not None:
+            if not is_split_into_words and not isinstance(text_pair, str):
+                raise TokenizerError(f"text_pair must be a str when text is a str, got {type(text_pair).__name__}")
+            pairs = [text_pair]
+    else:
+        batch = list(text)
         if not batch:  # there is no row to build and no shape for return_tensors to give
-            raise TokenizerError("texts is an empty batch; pass at least one text")
-        if text_pairs is not None:
-            if isinstance(text_pairs, str) or not isinstance(text_pairs, (list, tuple)):
-                raise TokenizerError(f"text_pairs must be a list of str like texts, got {type(text_pairs).__name__}")
-            pairs = list(text_pairs)
+            raise TokenizerError("text is an empty batch; pass at least one text")
+        if text_pair is not None:
+            if isinstance(text_pair, str) or not _is_text_list(text_pair):
+                raise TokenizerError(f"text_pair must be a list like text, got {type(text_pair).__name__}")
+            pairs = list(text_pair)
             if len(pairs) != len(batch):
-                raise TokenizerError(f"got {len(batch)} texts but {len(pairs)} text_pairs")
-    for text in batch + (pairs or []):
-        check_text(text)
+                raise TokenizerError(f"got {len(batch)} texts but {len(pairs)} text_pair entries")
+        elif is_split_into_words or set(map(type, batch)) != {str}:  # the usual batch of str skips this
+            # a list of (text, pair) tuples
+            is_pair = [_is_text_list(item) and (not is_split_into_words or (len(item) > 0 and _is_text_list(item[0])))
+                       for item in batch]
+            if any(is_pair):
+                if not all(is_pair):
+                    raise TokenizerError("text mixes single inputs and (text, text_pair) tuples; pass either only "
+                                         "single texts or only pairs in one call")
+                for item in batch:
+                    if len(item) != 2:
+                        raise TokenizerError(f"a (text, text_pair) tuple must have 2 entries, got {len(item)}")
+                pairs = [item[1] for item in batch]
+                batch = [item[0] for item in batch]
+    if is_split_into_words:
+        batch = [_check_words(words, "text") for words in batch]
+        if pairs is not None:
+            pairs = [_check_words(words, "text_pair") for words in pairs]
+    else:
+        for item in batch + (pairs or []):
+            check_text(item)
     return single, batch, pairs
 
 
-def check_options(*, return_tensors: Any, max_length: Any, pad_to_multiple_of: Any, truncation: str, has_pairs: bool) -> None:
-    """Raise a :class:`~albert_core.TokenizerError` for an invalid call option (``truncation`` already parsed)."""
-    if return_tensors not in (None, "np", "pt", "tf"):
-        raise TokenizerError(f"return_tensors must be None, 'np', 'pt' or 'tf', got {return_tensors!r}")
-    if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 0):
-        raise TokenizerError(f"max_length must be a non-negative int, got {max_length!r}")
-    if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0):
-        raise TokenizerError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
-    if truncation == "only_second" and not has_pairs:
-        raise TokenizerError("truncation='only_second' needs text_pairs")
+Ranges = list[tuple[tuple[int, int], Optional[tuple[int, int]]]]
+
+
+def window_ranges(length: int, kept: int, *, stride: int, side: str, which: str) -> list[tuple[int, int]]:
+    """The ``(start, stop)`` windows of ``kept`` tokens over a sequence of ``length``, consecutive windows
+    sharing ``stride`` tokens (Hugging Face fast tokenizers' overflow windows).
+
+    ``side="right"`` starts at the beginning, ``"left"`` at the end of the sequence.
+
+    >>> window_ranges(10, 4, stride=1, side="right", which="first")
+    [(0, 4), (3, 7), (6, 10)]
+    >>> window_ranges(10, 4, stride=1, side="left", which="first")
+    [(6, 10), (3, 7), (0, 4)]
+    """
+    if kept >= length:
+        return [(0, length)]
+    if stride >= kept:
+        raise TokenizerArgumentError(
+            f"stride={stride} must be smaller than the {kept} tokens of the {which} sequence that fit in each "
+            "window (max_length minus the special tokens and the other sequence); lower stride or raise max_length"
+        )
+    step = kept - stride
+    out = []
+    if side == "right":
+        for start in range(0, length, step):
+            stop = min(start + kept, length)
+            out.append((start, stop))
+            if stop == length:
+                break
+    else:
+        for last in range(length - 1, -1, -step):
+            stop = last + 1
+            start = max(stop - kept, 0)
+            out.append((start, stop))
+            if start == 0:
+                break
+    return out
+
+
+def _cut(length: int, kept: int, side: str) -> tuple[int, int]:
+    return (0, kept) if side == "right" else (length - kept, length)
+
+
+def row_ranges(
+    len_a: int, len_b: int | None, *, max_length: int, strategy: str, num_special: int, side: str,
+    windows: bool, stride: int,
+) -> Ranges:
+    """The ``(first_range, second_range)`` of each output row made from one input: one row when truncating,
+    one per window with ``windows`` (``return_overflowing_tokens``). Lengths follow :func:`kept_lengths`.
+
+    >>> row_ranges(5, 3, max_length=7, strategy="only_first", num_special=3, side="right", windows=True, stride=0)
+    [((0, 1), (0, 3)), ((1, 2), (0, 3)), ((2, 3), (0, 3)), ((3, 4), (0, 3)), ((4, 5), (0, 3))]
+    """
+    keep_a, keep_b = kept_lengths(len_a, len_b, budget=max_length - num_special, strategy=strategy,
+                                  max_length=max_length, num_special=num_special)
+    whole_b = (0, len_b) if len_b is not None else None
+    if not windows:
+        return [(_cut(len_a, keep_a, side), _cut(len_b, keep_b, side) if len_b is not None else None)]  # type: ignore[arg-type]
+    if len_b is not None and strategy == "only_second":
+        return [((0, len_a), r) for r in window_ranges(len_b, keep_b, stride=stride, side=side, which="second")]  # type: ignore[arg-type]
+    return [(r, whole_b) for r in window_ranges(len_a, keep_a, stride=stride, side=side, which="first")]
+
+
+def _pad_rows(rows: Rows[T], value: T, length: int | None, side: str) -> Rows[T]:
+    if length is None or side == "right":
+        return [_pad(row, value, length) for row in rows]
+    return [[value] * (length - len(row)) + row if len(row) < length else row for row in rows]
 
 
 def model_inputs(
@@ -365,6 +518,9 @@ def model_inputs(
     *,
     first_spans: Rows[tuple[int, int]] | None = None,
     second_spans: Rows[tuple[int, int]] | None = None,
+    first_words: Rows[int] | None = None,
+    second_words: Rows[int] | None = None,
+    word_ids_of: Callable[[Sequence[int]], list[int]] | None = None,
     cls_id: int,
     sep_id: int,
     pad_id: int,
@@ -376,40 +532,127 @@ def model_inputs(
     return_token_type_ids: bool = True,
     return_attention_mask: bool = True,
     return_special_tokens_mask: bool = False,
+    return_length: bool = False,
+    return_overflowing_tokens: bool = False,
+    stride: int = 0,
+    padding_side: str = "right",
+    truncation_side: str = "right",
 ) -> Encoding:
-    """The model inputs of a batch of content ids (and spans): truncated, with special tokens, padded.
+    """The model inputs of a batch of content ids (and spans): truncated or cut into windows, with special
+    tokens, padded.
 
     The rows of ``first`` and ``first_spans`` are taken over: they are extended into the output rows.
 
     ``truncation`` and ``padding`` are strategies from :func:`truncation_strategy` and :func:`padding_strategy`;
-    ``offset_mapping`` is returned when ``first_spans`` is given.
+    ``offset_mapping`` is returned when ``first_spans`` is given. ``first_words``/``second_words`` are the word
+    ids of pre-split input; ``word_ids_of`` derives them from ids otherwise (only needed when rows are cut).
+    With ``return_overflowing_tokens`` and truncation, each input gives one row per window of the cut sequence
+    (consecutive windows share ``stride`` tokens) and ``overflow_to_sample_mapping`` names each row's input.
 
     >>> enc = model_inputs([[7, 8, 9], [7]], None, cls_id=2, sep_id=3, pad_id=0, padding="longest")
     >>> enc["input_ids"], enc["attention_mask"]
     ([[2, 7, 8, 9, 3], [2, 7, 3, 0, 0]], [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    >>> model_inputs([[5, 6, 7, 8]], None, cls_id=2, sep_id=3, pad_id=0, truncation="longest_first", max_length=4,
+    ...              return_overflowing_tokens=True, stride=1)["input_ids"]
+    [[2, 5, 6, 3], [2, 6, 7, 3], [2, 7, 8, 3]]
     """
     num_special = (3 if second is not None else 2) if add_special_tokens else 0
+    words: dict[int, tuple[Any, Any]] = {}
+    mapping: list[int] | None = None
     if truncation != "do_not_truncate":
         assert max_length is not None
-        cut = dict(max_length=max_length, strategy=truncation, num_special=num_special)
-        first, second = truncate(first, second, **cut)
-        if first_spans is not None:
-            first_spans, second_spans = truncate(first_spans, second_spans, **cut)
+        first, second, first_spans, second_spans, words, mapping = _cut_rows(
+            first, second, first_spans, second_spans, first_words, second_words, word_ids_of,
+            max_length=max_length, strategy=truncation, num_special=num_special, side=truncation_side,
+            windows=return_overflowing_tokens, stride=stride,
+        )
+    elif first_words is not None:
+        words = {i: (wa, second_words[i] if second_words is not None else None) for i, wa in enumerate(first_words)}
+    if mapping is None and return_overflowing_tokens:
+        mapping = list(range(len(first)))
     lengths = sequence_lengths(first, second, num_special=num_special)
     if truncation == "do_not_truncate":
         warn_if_too_long(lengths, max_length=max_length, stacklevel=3)
     length = padded_length(lengths, strategy=padding, max_length=max_length, pad_to_multiple_of=pad_to_multiple_of)
+    left = padding_side == "left" and length is not None
+    row_length = None if left else length
     out = Encoding(input_ids=None)
-    rows = dict(add_special_tokens=add_special_tokens, length=length)
+    rows = dict(add_special_tokens=add_special_tokens, length=row_length)
     if return_token_type_ids:
         out["token_type_ids"] = token_type_rows(first, second, **rows)
     if return_attention_mask:
-        out["attention_mask"] = attention_mask_rows(lengths, length=length)
+        out["attention_mask"] = attention_mask_rows(lengths, length=row_length)
     if return_special_tokens_mask:
         out["special_tokens_mask"] = special_tokens_mask_rows(first, second, **rows)
+    layout = RowLayout([len(a) for a in first], [len(b) for b in second] if second is not None else None,
+                       add_special_tokens=add_special_tokens,
+                       pad_left=[length - n if n < length else 0 for n in lengths] if left else None,  # type: ignore[operator]
+                       words=words, word_ids_of=word_ids_of or _no_word_ids)
     # the content rows become the output rows (built after the masks above, which read their lengths)
     out["input_ids"] = input_id_rows(first, second, cls_id=cls_id if add_special_tokens else None, sep_id=sep_id,
-                                     pad_id=pad_id, length=length, in_place=True)
+                                     pad_id=pad_id, length=row_length, in_place=True)
     if first_spans is not None:
         out["offset_mapping"] = offset_rows(first_spans, second_spans, **rows, in_place=True)
+    if left:
+        pads = {"input_ids": pad_id, "token_type_ids": 0, "attention_mask": 0, "special_tokens_mask": 1,
+                "offset_mapping": NO_SPAN}
+        for key, value in pads.items():
+            if key in out:
+                out[key] = _pad_rows(out[key], value, length, "left")
+    if return_length:
+        out["length"] = [len(row) for row in out["input_ids"]]
+    if mapping is not None:
+        out["overflow_to_sample_mapping"] = mapping
+    out._layout = layout
     return out
+
+
+def _no_word_ids(ids: Sequence[int]) -> list[int]:
+    raise TokenizerArgumentError("word ids are not available for these rows")
+
+
+def _cut_rows(
+    first: Rows[int], second: Rows[int] | None, first_spans: Any, second_spans: Any, first_words: Any,
+    second_words: Any, word_ids_of: Any, *, max_length: int, strategy: str, num_special: int, side: str,
+    windows: bool, stride: int,
+) -> tuple[Any, Any, Any, Any, dict[int, tuple[Any, Any]], list[int] | None]:
+    """Truncate each row, or cut it into windows; rows that fit whole are kept as the same list objects."""
+    out_a: Rows[int] = []
+    out_b: Rows[int] | None = [] if second is not None else None
+    spans_a: Any = [] if first_spans is not None else None
+    spans_b: Any = [] if second_spans is not None else None
+    words: dict[int, tuple[Any, Any]] = {}
+    mapping: list[int] | None = [] if windows else None
+    for i, a in enumerate(first):
+        b = second[i] if second is not None else None
+        ranges = row_ranges(len(a), len(b) if b is not None else None, max_length=max_length, strategy=strategy,
+                            num_special=num_special, side=side, windows=windows, stride=stride)
+        full_wa: Any = first_words[i] if first_words is not None else None
+        full_wb: Any = second_words[i] if second_words is not None else None
+        for k, (ra, rb) in enumerate(ranges):
+            whole_a = ra == (0, len(a))
+            # an uncut first sequence is reused by each window: copy it, as the rows are extended in place
+            out_a.append(a if whole_a and k == 0 else a[ra[0]:ra[1]])
+            if spans_a is not None:
+                sa = first_spans[i]
+                spans_a.append(sa if whole_a and k == 0 else sa[ra[0]:ra[1]])
+            wa = wb = None
+            if full_wa is not None or (ra[0] > 0 and word_ids_of is not None):
+                if full_wa is None:
+                    full_wa = word_ids_of(a)
+                wa = full_wa[ra[0]:ra[1]]
+            if b is not None and rb is not None:
+                whole_b = rb == (0, len(b))
+                out_b.append(b if whole_b else b[rb[0]:rb[1]])  # type: ignore[union-attr]
+                if spans_b is not None:
+                    sb = second_spans[i]
+                    spans_b.append(sb if whole_b else sb[rb[0]:rb[1]])
+                if full_wb is not None or (rb[0] > 0 and word_ids_of is not None):
+                    if full_wb is None:
+                        full_wb = word_ids_of(b)
+                    wb = full_wb[rb[0]:rb[1]]
+            if wa is not None or wb is not None:
+                words[len(out_a) - 1] = (wa, wb)
+            if mapping is not None:
+                mapping.append(i)
+    return out_a, out_b, spans_a, spans_b, words, mapping

@@ -105,27 +105,64 @@ def checked_id(idx: Any, vocabulary_size: int) -> int:
     return value
 
 
-def decode_ids(ids: Sequence[int], *, sp_model: Any, special_ids: set[int], added_tokens: dict[int, str],
-               skip_special_tokens: bool, clean_up_tokenization_spaces: bool) -> str:
-    """Text of checked ids: runs of ordinary ids are decoded by SentencePiece, special tokens written out."""
+def decode_ids(ids: Sequence[int], *, sp_model: Any, special_ids: set[int], special_tokens: set[str],
+               added_tokens: dict[int, str], separate_tokens: set[str], skip_special_tokens: bool,
+               clean_up_tokenization_spaces: bool, spaces_between_special_tokens: bool = True) -> str:
+    """Text of checked ids, as the slow Hugging Face ALBERT tokenizer writes it.
+
+    Runs of ordinary ids are decoded by SentencePiece; a special token is written out, with a space before it
+    unless the token before it was special too. ``separate_tokens`` (plain added tokens, and added special tokens
+    outside the SentencePiece vocabulary) split the text into parts that are joined with a space
+    (``spaces_between_special_tokens``) or directly. With ``skip_special_tokens`` the special ids are dropped
+    first, so the text around them is decoded as one run (``in ▁ <unk> ,`` -> ``in ,``).
+
+    >>> class Sp:  # a stand-in SentencePiece model: every id decodes to its number
+    ...     def decode(self, ids): return " ".join(map(str, ids))
+    ...     def id_to_piece(self, i): return "[S]"
+    >>> decode_ids([7, 3, 8], sp_model=Sp(), special_ids={3}, special_tokens={"[S]"}, added_tokens={},
+    ...            separate_tokens=set(), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    '7[S]8'
+    """
+    parts: list[str] = []
     out = ""
     run: list[int] = []
     prev_special = False
+    pending = False  # tokens since the last separate token
     for idx in ids:
-        if idx in special_ids or idx in added_tokens:
+        if skip_special_tokens and idx in special_ids:
+            continue
+        token = added_tokens.get(idx)
+        if token is None and idx in special_ids:
+            token = sp_model.id_to_piece(idx)
+        if token is not None and token in separate_tokens:
+            out += sp_model.decode(run)
+            run = []
+            prev_special = False
+            out = out.strip()
+            if out:
+                parts.append(out)
+            out = ""
+            pending = False
+            parts.append(token)
+            continue
+        if token is not None and token in special_tokens:
             if skip_special_tokens:
                 continue
+            pending = True
             if not prev_special:
                 out += " "
-            out += sp_model.decode(run) + added_tokens.get(idx, sp_model.id_to_piece(idx))
+            out += sp_model.decode(run) + token
             run = []
             prev_special = True
         else:
+            pending = True
             run.append(idx)
             prev_special = False
     out += sp_model.decode(run)
-    out = out.strip()
+    if pending:
+        parts.append(out.strip())
+    text = (" " if spaces_between_special_tokens else "").join(parts)
     if clean_up_tokenization_spaces:
         for a, b in _CLEAN_UPS:
-            out = out.replace(a, b)
-    return out
+            text = text.replace(a, b)
+    return text

@@ -16,7 +16,9 @@ CONFIG_NAME = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_NAME = "special_tokens_map.json"
 DEFAULT_MODEL_MAX_LENGTH = 512
 #: ``tokenizer_config.json`` keys that become constructor arguments.
-_INIT_KEYS = frozenset({"do_lower_case", "remove_space", "keep_accents", "model_max_length", *SPECIAL_ROLES})
+_INIT_KEYS = frozenset({"do_lower_case", "remove_space", "keep_accents", "model_max_length", "padding_side",
+                        "truncation_side", "clean_up_tokenization_spaces", "additional_special_tokens",
+                        "added_tokens_decoder", *SPECIAL_ROLES})
 _MASK_TOKEN_FLAGS = {"lstrip": True, "normalized": False, "rstrip": False, "single_word": False}
 
 
@@ -50,7 +52,7 @@ def read_pretrained(path: Union[str, os.PathLike[str]]) -> tuple[Path, dict[str,
 
 
 _UNSET = object()
-_BOOL_KEYS = frozenset({"do_lower_case", "remove_space", "keep_accents"})
+_BOOL_KEYS = frozenset({"do_lower_case", "remove_space", "keep_accents", "clean_up_tokenization_spaces"})
 
 
 def _init_value(file: Path, key: str, value: Any) -> Any:
@@ -62,6 +64,23 @@ def _init_value(file: Path, key: str, value: Any) -> Any:
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
             raise TokenizerError(f"{file}: field {key!r} must be true or false, got {value!r:.80}")
+        return value
+    if key in ("padding_side", "truncation_side"):
+        if value not in ("left", "right"):
+            raise TokenizerError(f"{file}: field {key!r} must be 'left' or 'right', got {value!r:.80}")
+        return value
+    if key == "additional_special_tokens":
+        if not isinstance(value, list):
+            raise TokenizerError(f"{file}: field 'additional_special_tokens' must be a list, got {value!r:.80}")
+        for token in value:
+            try:
+                token_content(token)
+            except TokenizerError as exc:
+                raise TokenizerError(f"{file}: field 'additional_special_tokens': {exc}") from None
+        return value
+    if key == "added_tokens_decoder":
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise TokenizerError(f"{file}: field 'added_tokens_decoder' must map ids to token objects, got {value!r:.80}")
         return value
     if key == "model_max_length":
         if value is None:
@@ -96,29 +115,31 @@ def _read_json_object(file: Path) -> dict[str, Any]:
 
 
 def tokenizer_config(
-    special: SpecialTokens, added_tokens: dict[str, int], *, settings: dict[str, Any]
+    special: SpecialTokens, added_tokens: dict[str, int], *, settings: dict[str, Any],
+    specs: dict[str, Any] | None = None, additional_special_tokens: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The ``tokenizer_config.json`` content, keys sorted; ``settings`` holds the preprocessing switches."""
+    """The ``tokenizer_config.json`` content, keys sorted; ``settings`` holds the preprocessing switches and
+    ``specs`` the :class:`~albert_core.tokenizer.added_tokens.AddedTokenSpec` of each added token."""
     lstrip = special.lstrip_tokens()
-    added = {
-        str(idx): {
-            "content": token,
-            "lstrip": token in lstrip,
-            "normalized": False,
-            "rstrip": False,
-            "single_word": False,
-            "special": True,
-        }
-        for token, idx in sorted(added_tokens.items(), key=lambda kv: kv[1])
-    }
+
+    def entry(token: str) -> dict[str, Any]:
+        if specs is not None and token in specs:
+            return specs[token].to_json()
+        return {"content": token, "lstrip": token in lstrip, "normalized": False, "rstrip": False,
+                "single_word": False, "special": True}
+
+    added = {str(idx): entry(token) for token, idx in sorted(added_tokens.items(), key=lambda kv: kv[1])}
     config: dict[str, Any] = {"added_tokens_decoder": added, **special.by_role(), **settings}
-    config.update(clean_up_tokenization_spaces=False, sp_model_kwargs={}, tokenizer_class="AlbertTokenizer",
-                  extra_special_tokens={})
+    config.setdefault("clean_up_tokenization_spaces", False)
+    config.update(sp_model_kwargs={}, tokenizer_class="AlbertTokenizer", extra_special_tokens={})
+    if additional_special_tokens:
+        config["additional_special_tokens"] = list(additional_special_tokens)
     return dict(sorted(config.items()))
 
 
 def write_pretrained(
-    directory: Path, *, model_bytes: bytes, special: SpecialTokens, config: dict[str, Any]
+    directory: Path, *, model_bytes: bytes, special: SpecialTokens, config: dict[str, Any],
+    additional_special_tokens: list[dict[str, Any]] | None = None,
 ) -> tuple[str, ...]:
     """Write the three files (each atomically); returns the config, special-tokens-map and model paths."""
     if directory.exists() and not directory.is_dir():
@@ -126,6 +147,8 @@ def write_pretrained(
     directory.mkdir(parents=True, exist_ok=True)
     special_map: dict[str, Any] = special.by_role()
     special_map["mask_token"] = {"content": special.mask_token, **_MASK_TOKEN_FLAGS}
+    if additional_special_tokens:
+        special_map["additional_special_tokens"] = additional_special_tokens
     config_file = directory / CONFIG_NAME
     map_file = directory / SPECIAL_TOKENS_MAP_NAME
     (vocab,) = write_vocabulary(directory, model_bytes=model_bytes)

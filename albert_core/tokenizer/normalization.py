@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterator
+from typing import Iterable, Iterator
 
 _CAPITAL_SIGMA = "\u03a3"
 
@@ -43,16 +43,23 @@ class Normalizer:
         do_lower_case: bool,
         remove_space: bool,
         keep_accents: bool = False,
+        rstrip_tokens: frozenset[str] = frozenset(),
+        protected: Iterable[str] | None = None,
     ) -> None:
         self.special_ids = special_ids
         self.lstrip_tokens = lstrip_tokens
+        self.rstrip_tokens = rstrip_tokens
         self.do_lower_case = do_lower_case
         self.remove_space = remove_space
         self.keep_accents = keep_accents
         by_length = sorted(special_ids, key=len, reverse=True)
-        self._special_re = re.compile("|".join(re.escape(t) for t in by_length))
-        self._first_chars = frozenset(t[0] for t in by_length)
-        self._first_chars_any_case = frozenset(c.lower() for c in self._first_chars) | self._first_chars
+        self._split_re = re.compile("|".join(re.escape(t) for t in by_length))
+        # the strings lower-casing leaves alone: by default every split-out token
+        kept = by_length if protected is None else sorted(protected, key=len, reverse=True)
+        self._special_re = re.compile("|".join(re.escape(t) for t in kept)) if kept else re.compile("(?!)")
+        self._first_chars = frozenset(t[0] for t in kept)
+        split_first = frozenset(t[0] for t in by_length)
+        self._first_chars_any_case = frozenset(c.lower() for c in split_first) | split_first
 
     def segments(self, text: str) -> tuple[Segment, ...]:
         """The special-token and text segments of ``text``, in order (empty text stretches are dropped)."""
@@ -113,7 +120,7 @@ class Normalizer:
             return [(0, len(low), None)]
         parts: list[tuple[int, int, str | None]] = []
         pos = 0
-        for m in self._special_re.finditer(low):
+        for m in self._split_re.finditer(low):
             parts.append((pos, m.start(), None))
             parts.append((m.start(), m.end(), m.group()))
             pos = m.end()
@@ -123,6 +130,10 @@ class Normalizer:
                 ps, pe, ptoken = parts[i - 1]
                 if ptoken is None:
                     parts[i - 1] = (ps, ps + len(low[ps:pe].rstrip()), None)
+            if token in self.rstrip_tokens and i + 1 < len(parts):
+                ns, ne, ntoken = parts[i + 1]
+                if ntoken is None:
+                    parts[i + 1] = (ne - len(low[ns:ne].lstrip()), ne, None)
         return parts
 
     # step 3 ---------------------------------------------------------------------------------------------------------

@@ -73,18 +73,23 @@ mask_token = token_property("mask_token", "The masked-LM mask token (``[MASK]``)
 mask_token_id = token_id_property("mask_token")
 
 
-def _special_tokens_map(self) -> dict[str, str]:
+def _special_tokens_map(self) -> dict[str, Any]:
     """The special tokens by role (``bos_token``, ``cls_token``, ...), as saved in ``special_tokens_map.json``.
 
-    A new dict on each access; see :attr:`vocab_size` for an example.
+    A new dict on each access (with ``additional_special_tokens`` when there are any); see :attr:`vocab_size`
+    for an example.
     """
-    return self._special_tokens.by_role()
+    out: dict[str, Any] = self._special_tokens.by_role()
+    if self._additional_special:
+        out["additional_special_tokens"] = list(self._additional_special)
+    return out
 
 
 def _all_special_tokens(self) -> list[str]:
     """The distinct special-token strings, in the order ``bos, eos, unk, sep, pad, cls, mask`` with repeats
-    dropped (``[CLS]`` and ``[SEP]`` each play two roles); see :attr:`vocab_size` for an example."""
-    return self._special_tokens.distinct()
+    dropped (``[CLS]`` and ``[SEP]`` each play two roles), then the additional special tokens; see
+    :attr:`vocab_size` for an example."""
+    return list(dict.fromkeys([*self._special_tokens.distinct(), *self._additional_special]))
 
 
 def _all_special_ids(self) -> list[int]:

@@ -18,26 +18,47 @@ whole vocabulary (also when ``targets`` restricts the candidates), ``token_str``
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import AlbertWarning, InputError
 
 
 def resolve_targets(tokenizer: Any, targets: Iterable[str]) -> list[int]:
-    """Vocabulary ids of candidate ``targets``: a target that is a piece of the vocabulary is that piece; any other
-    text is tokenized and its first piece stands for it (as transformers does). Raises :class:`InputError` for an
-    empty list or a target that tokenizes to nothing."""
+    """Vocabulary ids of candidate ``targets``, duplicates dropped.
+
+    A target that is a piece of the vocabulary is that piece; any other text is tokenized and its first piece stands
+    for it, as transformers does (``"love"`` -> ``"▁love"``). A target of several pieces is scored by its first
+    piece only, so it gets an :class:`~albert_core.errors.AlbertWarning` naming the piece used.
+
+    Args:
+        tokenizer: anything with ``get_vocab()`` and ``tokenize(text)``.
+        targets: the candidate words or pieces (a single str is one target).
+
+    Returns:
+        the ids, in the order of ``targets``.
+
+    Raises:
+        ~albert_core.InputError: for no target, a target that is not a str, or one that tokenizes to nothing.
+    """
+    if isinstance(targets, str):
+        targets = [targets]
     vocab = tokenizer.get_vocab()
     ids: list[int] = []
     for target in targets:
+        if not isinstance(target, str):
+            raise InputError(f"fill-mask targets must be str, got {type(target).__name__}: {target!r:.80}")
         if target in vocab:
             ids.append(vocab[target])
             continue
         pieces = tokenizer.tokenize(target)
         if not pieces:
             raise InputError(f"fill-mask target {target!r} tokenizes to nothing")
+        if len(pieces) > 1:
+            warnings.warn(f"fill-mask target {target!r} is {len(pieces)} pieces {pieces}; it is scored by its first "
+                          f"piece {pieces[0]!r} only", AlbertWarning, stacklevel=2)
         ids.append(vocab[pieces[0]])
     if not ids:
         raise InputError("fill-mask targets must name at least one token")
@@ -66,7 +87,7 @@ def fill_mask_predictions(logits: np.ndarray, input_ids: Sequence[int], mask_tok
         one list per mask, in text order, each with ``top_k`` dicts ``{"score", "token", "token_str", "sequence"}``.
 
     Raises:
-        InputError: when the sequence has no ``[MASK]``, ``top_k < 1`` or the shapes disagree.
+        ~albert_core.InputError: when the sequence has no ``[MASK]``, ``top_k < 1`` or the shapes disagree.
     """
     logits = np.asarray(logits, dtype=np.float64)
     ids = np.asarray(input_ids)

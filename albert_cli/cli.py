@@ -1,4 +1,5 @@
-"""The ``albert`` command line: ``convert``, ``check``, ``info``, ``train-spm``, ``pretrain-data``, ``pretrain`` and ``fill-mask``.
+"""The ``albert`` command line: ``convert``, ``check``, ``info``, ``export``, ``train-spm``, ``pretrain-data``,
+``pretrain`` and ``fill-mask``.
 
 Examples::
 
@@ -8,6 +9,8 @@ Examples::
     albert convert hf_dir/ out_tf/ --to hf-tf                  # model.safetensors -> tf_model.h5
     albert convert hf_dir/ out_tf1/ --to tf1                   # -> model.ckpt + albert_config.json
     albert info path/to/checkpoint
+    albert export hf_dir/ out_onnx/ --format onnx              # also saved_model, tflite; then a parity table
+    albert --quiet check                                       # every command: no progress or notes, only results
 
 Exit codes (documented in ``docs/guarantees.rst``): 0 success; 1 a parity check failed; 2 bad input or usage (a
 corrupt or mis-shaped checkpoint, a bad configuration, a destination that cannot be written, a wrong argument;
@@ -15,7 +18,8 @@ argparse's own usage errors exit 2 too); 3 an internal error (a bug: please repo
 traceback); 130 interrupted. Every error is one line on stderr, ``error: <what>``; ``--debug`` adds the traceback.
 
 ``python -m albert_cli`` is the same command. The backends (:mod:`albert_pt`, :mod:`albert_tf`) are imported only by
-the commands that run models (``check``, and ``convert``'s parity check), so ``albert info`` works with the core alone.
+the commands that run models (``check``, ``export``, and ``convert``'s parity check), so ``albert info`` works with the
+core alone.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from albert_core.errors import AlbertError
 from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.heads import Head
 
-from . import fill_mask_command, pretrain_command, pretraining_commands
+from . import export_command, fill_mask_command, pretrain_command, pretraining_commands
 
 
 #: Exit codes of the ``albert`` command.
@@ -43,6 +47,7 @@ EXIT_INTERNAL_ERROR = 3
 EXIT_INTERRUPTED = 130
 
 _DEBUG_HELP = "show the full traceback of an error (for bug reports)"
+_QUIET_HELP = "no progress bars, progress lines or notes; results and errors are still printed (default: off)"
 
 _ATOL_RULE = "tolerance on max |a - b| per output, scaled by max(1, max |a|) of the reference output"
 _CONVERT_ATOL_HELP = _ATOL_RULE + " (default: by the stored dtype, 1e-5 float32, 5e-3 float16, 5e-2 bfloat16)"
@@ -53,7 +58,13 @@ _TARGET_ALIASES = {"pt": "safetensors", "tf": "hf-tf"}
 
 
 def _quiet_frameworks() -> None:
+    """Keep TensorFlow's and absl's start-up lines out of the command's output (set before TensorFlow is imported)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    import logging
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="albert", description="ALBERT checkpoint tools (albert-lite)",
         epilog="exit codes: 0 ok, 1 parity check failed, 2 bad input or usage, 3 internal error")
     parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    parser.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     parser.add_argument("--version", action="version", version=f"albert-lite {albert_core.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -82,7 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--allow-partial", action="store_true",
                       help="write even when tensors are missing, unexpected or unmapped (they are reported)")
     conv.add_argument("--no-check", action="store_true", help="skip the parity check")
-    conv.add_argument("--quiet", action="store_true", help="no progress bars")
 
     chk = sub.add_parser("check", help="load a checkpoint in PyTorch and TensorFlow and compare their outputs",
                          description="Load DIR (default: the small model shipped in the package) in both frameworks "
@@ -103,8 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     pretraining_commands.add_commands(sub)
     pretrain_command.add_commands(sub)
     fill_mask_command.add_commands(sub)
+    export_command.add_commands(sub)
     for command in sub.choices.values():  # ``albert convert ... --debug`` works as well as ``albert --debug convert``
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
+        own = [action for action in command._actions if "--quiet" in action.option_strings]
+        for action in own:  # ``albert --quiet pretrain ...`` must not be reset by the command's own default
+            action.default = argparse.SUPPRESS
+        if not own:
+            command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
     return parser
 
 
@@ -115,17 +132,35 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.to = _TARGET_ALIASES.get(args.to, args.to)
         result = convert(args.src, args.dst, to=args.to, head=args.head, dtype=args.dtype, atol=args.atol,
                          shard_size=args.shard_size, allow_partial=args.allow_partial, check=not args.no_check,
-                         progress=not args.quiet)
+                         progress=not args.quiet, log=_NullStream() if args.quiet else None)
     except ParityError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PARITY_FAILURE
-    for note in result.notes:
-        print(f"note: {note}")
+    if not args.quiet:
+        for note in result.notes:
+            print(f"note: {note}")
     print(f"converted {args.src} ({result.source_format}, head {result.head.value}) -> {args.dst} ({args.to})")
     if result.parity is not None:
-        print(result.parity.table())
-        print(result.parity.summary())
+        print_parity(result.parity)
     return 0
+
+
+def print_parity(report) -> None:
+    """Print a :class:`~albert_cli.parity.ParityReport` as every command does: the table, then the summary line."""
+    print(report.table())
+    print(report.summary())
+
+
+class _NullStream:
+    """A text stream for ``--quiet``: drops progress and note lines, passes warnings on to stderr."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("warning:"):
+            sys.stderr.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -150,10 +185,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not heads:
         print(f"error: {directory} supports no head completely", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"checking {directory}: heads {', '.join(h.value for h in heads)}; PyTorch (reference) vs TensorFlow")
+    if not args.quiet:
+        print(f"checking {directory}: heads {', '.join(h.value for h in heads)}; PyTorch (reference) vs TensorFlow")
     report = check_directory(directory, heads, atol=args.atol, config=config)
-    print(report.table())
-    print(report.summary())
+    print_parity(report)
     return EXIT_OK if report.ok else EXIT_PARITY_FAILURE
 
 
@@ -230,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_frameworks()
     args = build_parser().parse_args(argv)
     debug = bool(getattr(args, "debug", False))
+    args.quiet = bool(getattr(args, "quiet", False))
     try:
         with warnings.catch_warnings():
             if not debug:  # one line per warning, not the source line that issued it

@@ -122,7 +122,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
     except (AlbertError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not args.quiet and result.get("checkpoint") is not None:
+    if result.get("checkpoint") is not None:  # the result: printed with --quiet too
         evaluation = result.get("eval") or {}
         summary = f"step {result['step']}: loss {result['final_loss']:.4f}"
         if evaluation:

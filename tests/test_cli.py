@@ -115,3 +115,83 @@ def test_atol_help_states_the_default_each_command_applies(capsys):
         with pytest.raises(SystemExit):
             cli.main([command, "--help"])
         assert default in " ".join(capsys.readouterr().out.split())
+
+
+def _subcommands():
+    import argparse
+
+    parser = cli.build_parser()
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def test_every_command_takes_quiet_before_or_after_its_name():
+    commands = _subcommands()
+    assert {"convert", "check", "info", "export", "fill-mask", "pretrain", "pretrain-data", "train-spm"} <= set(commands)
+    for name, command in commands.items():
+        assert any("--quiet" in action.option_strings for action in command._actions), name
+    parser = cli.build_parser()
+    # the command's own --quiet default must not undo ``albert --quiet <command>``
+    assert parser.parse_args(["--quiet", "pretrain-data", "in.txt", "out", "--spm", "m"]).quiet is True
+    assert parser.parse_args(["pretrain-data", "in.txt", "out", "--spm", "m", "--quiet"]).quiet is True
+    assert getattr(parser.parse_args(["info"]), "quiet", False) is False
+
+
+def test_help_texts_state_the_defaults_the_parser_applies():
+    import argparse
+    import re
+
+    checked = 0
+    for name, command in _subcommands().items():
+        for action in command._actions:
+            if not action.option_strings or action.help in (None, argparse.SUPPRESS) or action.required:
+                continue
+            help_text = " ".join(action.help.split())
+            if action.default not in (None, False, argparse.SUPPRESS) and not isinstance(action.default, bool):
+                assert "default" in help_text, (name, action.option_strings, help_text)
+            match = re.search(r"\(default: ([^);,]+)", help_text)
+            if match and isinstance(action.default, (int, float)) and not isinstance(action.default, bool):
+                assert float(match.group(1).split()[0]) == action.default, (name, action.option_strings)
+                checked += 1
+            elif match and isinstance(action.default, str) and action.default != argparse.SUPPRESS:
+                assert match.group(1).split()[0] == action.default, (name, action.option_strings)
+                checked += 1
+    assert checked >= 20
+    from albert_cli.export_command import DEFAULT_EXPORT_ATOL
+
+    export_atol = next(a for a in _subcommands()["export"]._actions if "--atol" in a.option_strings)
+    assert f"(default: {DEFAULT_EXPORT_ATOL:g})" in export_atol.help
+
+
+def test_quiet_check_prints_the_table_and_nothing_else(capfd):
+    assert cli.main(["--quiet", "check", "--heads", "base"]) == 0
+    captured = capfd.readouterr()
+    assert captured.err == ""
+    lines = captured.out.strip().splitlines()
+    assert lines[0].split() == ["models", "output", "max", "abs", "diff", "max", "rel", "diff", "ok"]
+    assert lines[-1].startswith("parity OK") and len(lines) == 2 + 2 + 1  # header, rule, 2 outputs, summary
+
+
+def test_quiet_convert_prints_the_result_only(tmp_path, capfd):
+    assert cli.main(["convert", str(cli.DEFAULT_MODEL_DIR), str(tmp_path / "out"), "--to", "tf", "--no-check",
+                     "--quiet"]) == 0
+    captured = capfd.readouterr()
+    assert captured.err == ""
+    assert captured.out.strip().splitlines() == [f"converted {cli.DEFAULT_MODEL_DIR} (safetensors, head pretraining) "
+                                                 f"-> {tmp_path / 'out'} (hf-tf)"]
+
+
+@pytest.mark.parametrize("backend", ["pt", "tf"])
+def test_a_partial_load_is_reported_once(tmp_path, backend, caplog, recwarn):
+    # a pre-training checkpoint loaded as a classifier: one warning naming what was left out, no extra log line
+    import importlib
+    import logging
+
+    from albert_core.errors import PartialLoadWarning
+    from albert_core.heads import Head
+
+    module = importlib.import_module({"pt": "albert_pt", "tf": "albert_tf"}[backend])
+    with caplog.at_level(logging.INFO):
+        module.MODEL_CLASSES[Head.SEQUENCE_CLASSIFICATION].from_pretrained(cli.DEFAULT_MODEL_DIR)
+    reports = [w for w in recwarn.list if issubclass(w.category, PartialLoadWarning)]
+    assert len(reports) == 1 and "classifier" in str(reports[0].message)
+    assert not [r for r in caplog.records if "classifier" in r.getMessage() or "unused" in r.getMessage()]

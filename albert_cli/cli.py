@@ -36,7 +36,8 @@ from albert_core.errors import AlbertError
 from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.heads import Head
 
-from . import export_command, fill_mask_command, pretrain_command, pretraining_commands
+from . import export_command, fill_mask_command, predict_command, pretrain_command, pretraining_commands
+from .parity import print_parity
 
 
 #: Exit codes of the ``albert`` command.
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretraining_commands.add_commands(sub)
     pretrain_command.add_commands(sub)
     fill_mask_command.add_commands(sub)
+    predict_command.register(sub)
     export_command.add_commands(sub)
     for command in sub.choices.values():  # ``albert convert ... --debug`` works as well as ``albert --debug convert``
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
@@ -143,12 +145,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if result.parity is not None:
         print_parity(result.parity)
     return 0
-
-
-def print_parity(report) -> None:
-    """Print a :class:`~albert_cli.parity.ParityReport` as every command does: the table, then the summary line."""
-    print(report.table())
-    print(report.summary())
 
 
 class _NullStream:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import re
 import shutil
@@ -46,7 +45,6 @@ from albert_core.checkpoints import (
 from albert_core.config import AlbertConfig
 from albert_core.errors import CheckpointError, DestinationError, UsageError
 from albert_core.filenames import (
-    MODEL_CONFIG,
     ORIGINAL_SENTENCEPIECE_MODEL,
     SENTENCEPIECE_MODEL,
     SENTENCEPIECE_MODELS,
@@ -54,6 +52,7 @@ from albert_core.filenames import (
 )
 from albert_core.heads import HEADS, Head, head_from_architectures, head_from_tensor_names
 from albert_core.io_utils import STAGING_MARKER, clean_stale_staging, make_staging_directory
+from albert_core.loading import saved_architectures
 from albert_core.weights import canonical_specs
 
 #: The formats ``convert`` writes (names of rows of :data:`albert_core.checkpoints.FORMATS`; ``safetensors`` is
@@ -120,18 +119,6 @@ def parse_size(text: str | int | None) -> int | None:
     unit = (match.group(2) or "B").upper()
     scale = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}[unit]
     return int(float(match.group(1)) * scale)
-
-
-def saved_architectures(directory: Path) -> list[str]:
-    """The class names in ``config.json``'s ``architectures`` (``TF`` prefix dropped); empty when absent."""
-    config_file = directory / MODEL_CONFIG
-    if config_file.is_file():
-        try:
-            data = json.loads(config_file.read_text(encoding="utf-8"))
-            return [str(a).removeprefix("TF") for a in data.get("architectures") or []]
-        except (ValueError, AttributeError, TypeError):  # not JSON, or architectures that are not a list of names
-            return []
-    return []
 
 
 def supported_heads(state: Mapping[str, np.ndarray], config: AlbertConfig) -> list[Head]:

@@ -693,7 +693,7 @@ def add_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser
 
 def run_export(args: argparse.Namespace) -> int:
     """Run ``albert export``; the exit code follows the ``albert`` conventions (1 when parity fails)."""
-    from .cli import print_parity
+    from .parity import print_parity
 
     quiet = bool(getattr(args, "quiet", False))
     if args.format != "onnx":

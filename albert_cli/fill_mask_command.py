@@ -31,7 +31,7 @@ def add_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _load(directory: Path, backend: str) -> tuple[Any, Any]:
-    from .convert import saved_architectures
+    from albert_core.loading import saved_architectures
 
     # the pre-training head when the checkpoint was saved with it, else the masked-LM head
     saved = head_from_architectures(saved_architectures(directory))

@@ -392,3 +392,9 @@ __all__ = [
     "outputs_to_numpy",
     "probe_inputs",
 ]
+
+
+def print_parity(report) -> None:
+    """Print a :class:`ParityReport` as every command does: the table, then the summary line."""
+    print(report.table())
+    print(report.summary())

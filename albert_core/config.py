@@ -100,6 +100,8 @@ class AlbertConfig:
         pad_token_id, bos_token_id, eos_token_id: special ids (``<pad>``, ``[CLS]``, ``[SEP]`` in the ALBERT
             vocabulary).
         num_labels: number of classes of the classification heads (derived from ``id2label`` when that is given).
+            Assigning a different count to an existing config (``config.num_labels = 5``) resets ``id2label`` and
+            ``label2id`` to ``LABEL_0`` ... , as transformers does.
         id2label, label2id: class names; default ``LABEL_0`` ... ``LABEL_{num_labels-1}``.
         problem_type: ``"regression"``, ``"single_label_classification"``, ``"multi_label_classification"`` or
             ``None`` (inferred from ``num_labels`` and the labels' dtype at loss time).
@@ -142,6 +144,19 @@ class AlbertConfig:
     label2id: dict[str, int] | None = None
     problem_type: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # like transformers: assigning a different num_labels to a built config regenerates the label tables
+        # (LABEL_0 ...), so ``config.num_labels = 5`` followed by building a model works
+        regenerate = (name == "num_labels" and isinstance(self.__dict__.get("id2label"), dict)
+                      and isinstance(value, int) and not isinstance(value, bool)
+                      and value != len(self.__dict__["id2label"]))
+        if regenerate:
+            _check_count("num_labels", value, MAX_NUM_LABELS)
+        object.__setattr__(self, name, value)
+        if regenerate:
+            object.__setattr__(self, "id2label", {i: f"LABEL_{i}" for i in range(value)})
+            object.__setattr__(self, "label2id", {f"LABEL_{i}": i for i in range(value)})
 
     def __post_init__(self) -> None:
         # the label tables are built from num_labels and id2label: check their types and sizes before building them
@@ -389,11 +404,32 @@ class AlbertConfig:
         return out
 
     @classmethod
+    def coerce(cls, config: Any) -> "AlbertConfig":
+        """``config`` as an :class:`AlbertConfig`: itself, or read with :meth:`from_dict` from a ``config.json``
+        mapping or a ``transformers.AlbertConfig`` object (duck-typed: anything with ``to_dict()``).
+
+        Raises:
+            ~albert_core.ConfigError: for anything else.
+
+        Example:
+            >>> AlbertConfig.coerce({"hidden_size": 8, "num_attention_heads": 2}).hidden_size
+            8
+        """
+        if isinstance(config, cls):
+            return config
+        if isinstance(config, Mapping) or callable(getattr(config, "to_dict", None)):
+            return cls.from_dict(config)
+        raise ConfigError(f"expected an albert_core.AlbertConfig, a config.json mapping or a transformers "
+                          f"AlbertConfig, got {type(config).__name__}")
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AlbertConfig":
         """Build a configuration from a Hugging Face ``config.json`` mapping; unknown keys go to ``extra``.
 
         Hugging Face bookkeeping keys (``architectures``, ``transformers_version``, ``torch_dtype``, ...) are dropped.
-        Missing fields take their defaults.
+        Missing fields take their defaults. ``data`` may also be a ``transformers.AlbertConfig`` object (anything
+        with a ``to_diff_dict()`` or ``to_dict()`` method giving such a mapping): the keys it would write into
+        ``config.json`` are read, so fields it leaves at transformers' defaults take ours, which are the same.
 
         Raises:
             ~albert_core.ConfigError: when ``model_type`` is not ``"albert"`` or the fields do not validate.
@@ -406,8 +442,7 @@ class AlbertConfig:
             >>> AlbertConfig.from_dict(config.to_dict()) == config
             True
         """
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"a configuration must be a mapping of field names to values, got {type(data).__name__}")
+        data = _as_mapping(data)
         model_type = data.get("model_type", "albert")
         if model_type != "albert":
             raise ConfigError(f"config has model_type={model_type!r:.100}, expected 'albert'")
@@ -621,7 +656,8 @@ class AlbertConfig:
     def copy(self, **changes: Any) -> "AlbertConfig":
         """A validated copy with some fields changed; the original is left untouched.
 
-        Changing ``num_labels`` without giving ``id2label`` resets the label names to ``LABEL_0`` ... .
+        Changing ``num_labels`` without giving ``id2label`` resets the label names to ``LABEL_0`` ... ; giving
+        ``id2label`` alone sets ``num_labels`` and ``label2id`` from it.
 
         Args:
             changes: field values for the copy.
@@ -634,11 +670,19 @@ class AlbertConfig:
             >>> three = config.copy(num_labels=3)
             >>> three.id2label, config.num_labels
             ({0: 'LABEL_0', 1: 'LABEL_1', 2: 'LABEL_2'}, 2)
+            >>> named = config.copy(id2label={0: "neg", 1: "neu", 2: "pos"})
+            >>> named.num_labels, named.label2id
+            (3, {'neg': 0, 'neu': 1, 'pos': 2})
         """
         data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if "num_labels" in changes and "id2label" not in changes:
             data["id2label"] = None
             data["label2id"] = None
+        if "id2label" in changes:  # new names: the count and the inverse table follow them unless given too
+            if "label2id" not in changes:
+                data["label2id"] = None
+            if "num_labels" not in changes:
+                data["num_labels"] = None
         data.update(changes)
         return type(self)(**data)
 
@@ -672,6 +716,20 @@ def is_original_config(data: Mapping[str, Any], file_name: str | None = None) ->
     if any(key in data for key in ORIGINAL_ONLY_KEYS):
         return True
     return file_name is not None and file_name.startswith(ORIGINAL_CONFIG.removesuffix(".json"))
+
+
+def _as_mapping(data: object) -> Mapping[str, Any]:
+    """A config mapping, or the ``config.json`` content of a transformers-style configuration object (duck-typed:
+    its ``to_diff_dict()``, else its ``to_dict()``)."""
+    if isinstance(data, Mapping):
+        return data
+    for method in ("to_diff_dict", "to_dict"):
+        convert = getattr(data, method, None)
+        if callable(convert):
+            mapping = convert()
+            if isinstance(mapping, Mapping):
+                return mapping
+    raise ConfigError(f"a configuration must be a mapping of field names to values, got {type(data).__name__}")
 
 
 def _check_count(name: str, value: object, limit: int | None = None) -> None:

@@ -3,6 +3,8 @@
 Every class loads and saves checkpoints in the canonical (Hugging Face PyTorch) names, so its ``save_pretrained``
 output loads in ``transformers`` and vice versa. :mod:`albert_pt.modeling` holds every class (read beside
 :mod:`albert_tf.modeling`); the deliberate differences from transformers are listed in ``docs/model_doc/albert.rst``.
+:func:`from_pretrained` builds whichever head a checkpoint was saved for. Outputs are registered pytrees, so models
+work with ``torch.export``, ``torch.compile(fullgraph=True)`` and ``torch.onnx.export(..., dynamo=True)``.
 """
 
 from .modeling import (
@@ -16,9 +18,13 @@ from .modeling import (
     AlbertForTokenClassification,
     AlbertModel,
     AlbertPreTrainedModel,
+    register_output_pytree,
 )
+from .auto import from_pretrained
+from .pipelines import pipeline  # noqa: F401 - albert_pt.pipeline(task, model=...)
 
 __all__ = [
+    "pipeline",
     "MODEL_CLASSES",
     "AlbertForMaskedLM",
     "AlbertForMultipleChoice",
@@ -29,4 +35,6 @@ __all__ = [
     "AlbertForTokenClassification",
     "AlbertModel",
     "AlbertPreTrainedModel",
+    "from_pretrained",
+    "register_output_pytree",
 ]

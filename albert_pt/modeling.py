@@ -16,11 +16,20 @@ a block is post-LN, ``a = LN(x + dropout(dense(attention(x))))``, ``y = LN(a + d
 the pooler is ``tanh(dense(h[:, 0]))``. Where they deliberately differ from ``transformers`` is listed in
 ``docs/model_doc/albert.rst``. What a head *is* (label arguments, outputs, loss rule, pooler) is read from
 :data:`albert_core.heads.HEADS`. Parameter names are the canonical names of :mod:`albert_core.weights` (the Hugging
-Face PyTorch state-dict names), so a head's ``state_dict()`` is a canonical state without the tied decoder.
+Face PyTorch state-dict names). A masked-LM head's ``state_dict()`` also lists the tied decoder
+(``predictions.decoder.weight`` is the word-embedding table, ``predictions.decoder.bias`` is ``predictions.bias``), as
+transformers' does, so state dicts load strictly in both directions; ``named_parameters()`` and the saved
+checkpoints hold each tensor once, under its canonical name.
+
+The PyTorch and transformers idioms (outputs registered as pytrees for ``torch.export`` / ``torch.compile`` / the
+ONNX exporter, gradient checkpointing with ``gradient_checkpointing_kwargs``, the embedding accessors and
+``resize_token_embeddings``, ``num_parameters``, ``device``, ``dtype``, ``from_pretrained`` with label and config
+overrides and ``torch_dtype``) are shown in ``docs/pytorch_idioms.rst``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -31,11 +40,14 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
+from torch.utils import _pytree as pytree
 from torch import nn
 
-from albert_core.checkpoints import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
+from albert_core.checkpoints import save_safetensors_checkpoint
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
-from albert_core.errors import ConfigError, InputError
+from albert_core.errors import InputError, UsageError
+from albert_core.loading import prepare_pretrained, warn_about_load
 from albert_core.heads import HEADS, Head, part_outputs
 from albert_core.losses import TensorOps, flatten_choices, head_loss, unflatten_choices
 from albert_core.outputs import (
@@ -315,6 +327,8 @@ class AlbertTransformer(nn.Module):
         self.albert_layer_groups = nn.ModuleList(AlbertLayerGroup(config) for _ in range(config.num_hidden_groups))
         self.layer_groups = config.layer_groups()
         self.gradient_checkpointing = bool(config.extra.get("gradient_checkpointing", False))
+        #: keyword arguments of ``torch.utils.checkpoint.checkpoint`` (``use_reentrant`` defaults to False here)
+        self.gradient_checkpointing_kwargs: dict[str, Any] = {}
 
     def forward(self, x, mask=None, head_mask=None, output_attentions=False, output_hidden_states=False):
         """x: [B, S, E] embeddings; mask: additive [B, 1, 1, S] or None; head_mask: [L, 1, heads, 1, 1] or None."""
@@ -327,7 +341,8 @@ class AlbertTransformer(nn.Module):
             # ---- PyTorch idiom: gradient checkpointing (recompute the layer in backward instead of storing it)
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 x, probs = torch.utils.checkpoint.checkpoint(
-                    group, x, mask, row, output_attentions, use_reentrant=False
+                    group, x, mask, row, output_attentions,
+                    **{"use_reentrant": False, **self.gradient_checkpointing_kwargs}
                 )
             # ---- end of gradient checkpointing
             else:
@@ -354,10 +369,12 @@ class AlbertPreTrainedModel(nn.Module):
     :class:`AlbertModel` or one of the task heads.
 
     Args:
-        config: the model configuration; validated again here.
+        config: the model configuration; validated again here. A ``transformers.AlbertConfig`` is converted with
+            :meth:`~albert_core.AlbertConfig.from_dict` (then ``model.config`` is the converted copy).
 
     Raises:
-        ~albert_core.ConfigError: when ``config`` is not an :class:`~albert_core.AlbertConfig` or does not validate.
+        ~albert_core.ConfigError: when ``config`` is not an :class:`~albert_core.AlbertConfig` (or a transformers
+            configuration) or does not validate.
 
     Example:
         >>> from albert_core import AlbertConfig, ConfigError
@@ -383,8 +400,7 @@ class AlbertPreTrainedModel(nn.Module):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
-        if not isinstance(config, AlbertConfig):
-            raise ConfigError(f"expected an albert_core.AlbertConfig, got {type(config).__name__}")
+        config = AlbertConfig.coerce(config)  # also a transformers.AlbertConfig or a config.json mapping
         config.validate()
         self.config = config
         #: what the last :meth:`load_canonical_state` / :meth:`from_pretrained` matched (``None`` before any load)
@@ -459,6 +475,8 @@ class AlbertPreTrainedModel(nn.Module):
         """
         backbone = getattr(self, "albert", None) if skip_backbone else None
         skipped = set(backbone.modules()) if isinstance(backbone, nn.Module) else set()
+        # the tied decoder holds the word embeddings (initialised as an embedding) and predictions.bias (zeroed)
+        skipped |= {m.decoder for m in self.modules() if isinstance(m, AlbertMLMHead)}
         with torch.no_grad():
             for module in self.modules():
                 if module not in skipped:
@@ -469,20 +487,35 @@ class AlbertPreTrainedModel(nn.Module):
 
     # ------------------------------------------------------------------ PyTorch idiom: gradient checkpointing
 
-    def gradient_checkpointing_enable(self) -> None:
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: Mapping[str, Any] | None = None) -> None:
         """Recompute each layer's activations in the backward pass instead of storing them (train mode only).
 
-        Setting ``config.extra["gradient_checkpointing"] = True`` before building the model does the same.
+        transformers' ``Trainer(args=TrainingArguments(gradient_checkpointing=True, ...))`` calls this. Setting
+        ``config.extra["gradient_checkpointing"] = True`` before building the model does the same.
+
+        Args:
+            gradient_checkpointing_kwargs: keyword arguments of :func:`torch.utils.checkpoint.checkpoint`
+                (``{"use_reentrant": True}``, ...); ``use_reentrant`` defaults to ``False`` (the non-reentrant
+                variant, which needs no input that requires grad).
+
+        Raises:
+            ~albert_core.errors.UsageError: when ``gradient_checkpointing_kwargs`` is not a mapping of names.
 
         >>> from albert_core import AlbertConfig
         >>> from albert_pt import AlbertModel
         >>> model = AlbertModel(AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
         ...                                  num_attention_heads=2, intermediate_size=16))
-        >>> model.gradient_checkpointing_enable()
-        >>> model.encoder.gradient_checkpointing
-        True
+        >>> model.gradient_checkpointing_enable({"use_reentrant": True})
+        >>> model.is_gradient_checkpointing, model.encoder.gradient_checkpointing_kwargs
+        (True, {'use_reentrant': True})
         """
-        self._set_gradient_checkpointing(True)
+        if gradient_checkpointing_kwargs is None:
+            gradient_checkpointing_kwargs = {}
+        if not isinstance(gradient_checkpointing_kwargs, Mapping) or not all(
+                isinstance(k, str) for k in gradient_checkpointing_kwargs):
+            raise UsageError("gradient_checkpointing_kwargs must be a mapping of keyword names to values, got "
+                             f"{gradient_checkpointing_kwargs!r:.100}")
+        self._set_gradient_checkpointing(True, dict(gradient_checkpointing_kwargs))
 
     def gradient_checkpointing_disable(self) -> None:
         """Store activations again (the default); undoes :meth:`gradient_checkpointing_enable`.
@@ -493,15 +526,190 @@ class AlbertPreTrainedModel(nn.Module):
         ...                                  num_attention_heads=2, intermediate_size=16))
         >>> model.gradient_checkpointing_enable()
         >>> model.gradient_checkpointing_disable()
-        >>> model.encoder.gradient_checkpointing
-        False
+        >>> model.encoder.gradient_checkpointing, model.is_gradient_checkpointing
+        (False, False)
         """
-        self._set_gradient_checkpointing(False)
+        self._set_gradient_checkpointing(False, {})
 
-    def _set_gradient_checkpointing(self, enabled: bool) -> None:
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        """Whether gradient checkpointing is on (see :meth:`gradient_checkpointing_enable`)."""
+        return any(m.gradient_checkpointing for m in self.modules() if isinstance(m, AlbertTransformer))
+
+    #: transformers' Trainer checks this before calling :meth:`gradient_checkpointing_enable`
+    supports_gradient_checkpointing: ClassVar[bool] = True
+
+    def _set_gradient_checkpointing(self, enabled: bool, kwargs: dict[str, Any]) -> None:
         for module in self.modules():
             if isinstance(module, AlbertTransformer):
                 module.gradient_checkpointing = enabled
+                module.gradient_checkpointing_kwargs = dict(kwargs)
+
+    # ------------------------------------------------------------------ transformers-compatible surface
+
+    def _base_model(self) -> "AlbertModel":
+        """The backbone: the model itself for :class:`AlbertModel`, ``self.albert`` for a head."""
+        return self if isinstance(self, AlbertModel) else self.albert
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the parameters (``cpu``, ``cuda:0``, ...)."""
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of the floating parameters (``torch.float32`` unless converted or loaded with ``torch_dtype``)."""
+        return next(p.dtype for p in self.parameters() if p.dtype.is_floating_point)
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """How many numbers the model holds; tied tensors (the masked-LM decoder) count once, as in transformers.
+
+        Args:
+            only_trainable: count only parameters with ``requires_grad``.
+            exclude_embeddings: leave out the weights of every :class:`torch.nn.Embedding` (word, position and
+                token-type tables, and the relative-position table when there is one).
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertForMaskedLM
+        >>> model = AlbertForMaskedLM(AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8,
+        ...     num_hidden_layers=1, num_attention_heads=2, intermediate_size=16, max_position_embeddings=16))
+        >>> model.num_parameters() - model.num_parameters(exclude_embeddings=True)  # (20 + 16 + 2) * 4
+        152
+        """
+        embeddings = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
+        return sum(p.numel() for p in self.parameters()
+                   if (p.requires_grad or not only_trainable) and not (exclude_embeddings and id(p) in embeddings))
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        """The word-embedding table, an :class:`torch.nn.Embedding` with weight ``[vocab_size, embedding_size]``.
+
+        The masked-LM decoder of the heads reuses this table (tied weights).
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertForMaskedLM
+        >>> model = AlbertForMaskedLM(AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=16,
+        ...                                        num_hidden_layers=1, num_attention_heads=2, intermediate_size=16))
+        >>> tuple(model.get_input_embeddings().weight.shape)
+        (20, 8)
+        >>> model.get_output_embeddings().weight is model.get_input_embeddings().weight
+        True
+        """
+        return self._base_model().embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        """Use ``value`` as the word-embedding table (the masked-LM decoder follows it).
+
+        Raises:
+            ~albert_core.errors.UsageError: unless ``value`` is an :class:`torch.nn.Embedding` of shape
+                ``[vocab_size, embedding_size]`` (change the vocabulary with :meth:`resize_token_embeddings`).
+        """
+        if not isinstance(value, nn.Embedding):
+            raise UsageError(f"input embeddings must be a torch.nn.Embedding, got {type(value).__name__}")
+        expected = (self.config.vocab_size, self.config.embedding_size)
+        if tuple(value.weight.shape) != expected:
+            raise UsageError(f"input embeddings must have shape {expected} (vocab_size, embedding_size), got "
+                             f"{tuple(value.weight.shape)}; use resize_token_embeddings() to change the vocabulary")
+        self._base_model().embeddings.word_embeddings = value
+        self.tie_weights()
+
+    def get_output_embeddings(self) -> nn.Linear | None:
+        """The masked-LM decoder (an :class:`torch.nn.Linear` tied to the word embeddings and to
+        ``predictions.bias``), or ``None`` for a model without a masked-LM head."""
+        predictions = getattr(self, "predictions", None)
+        return predictions.decoder if isinstance(predictions, AlbertMLMHead) else None
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        """Use ``value`` as the masked-LM decoder.
+
+        ALBERT ties the decoder to the word embeddings, so ``value.weight`` becomes the word-embedding table as well
+        and ``value.bias`` becomes ``predictions.bias``.
+
+        Raises:
+            ~albert_core.errors.UsageError: for a model without a masked-LM head, or unless ``value`` is an
+                :class:`torch.nn.Linear` with a bias and a weight of shape ``[vocab_size, embedding_size]``.
+        """
+        predictions = getattr(self, "predictions", None)
+        if not isinstance(predictions, AlbertMLMHead):
+            raise UsageError(f"{type(self).__name__} has no masked-LM decoder")
+        expected = (self.config.vocab_size, self.config.embedding_size)
+        if not isinstance(value, nn.Linear) or value.bias is None or tuple(value.weight.shape) != expected:
+            raise UsageError(f"output embeddings must be a torch.nn.Linear with a bias and weight shape {expected}, "
+                             f"got {value!r:.100}")
+        self.get_input_embeddings().weight = value.weight
+        predictions.bias = value.bias
+        predictions.decoder = value
+        self.tie_weights()
+
+    def tie_weights(self) -> None:
+        """Tie the masked-LM decoder to the current word embeddings and ``predictions.bias`` (no-op without one).
+
+        Called by :meth:`set_input_embeddings`, :meth:`set_output_embeddings` and :meth:`resize_token_embeddings`.
+        """
+        predictions = getattr(self, "predictions", None)
+        if isinstance(predictions, AlbertMLMHead):
+            predictions.tie_to(self.get_input_embeddings())
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None,
+                                pad_to_multiple_of: int | None = None) -> nn.Embedding:
+        """Give the model ``new_num_tokens`` word embeddings (after adding tokens to the tokenizer); return them.
+
+        The first ``min(old, new)`` rows (and masked-LM bias entries) are kept; new rows are drawn as at
+        initialisation (truncated normal, ``config.initializer_range``) and new bias entries are 0. The masked-LM
+        decoder stays tied to the new table, and ``model.config`` becomes a copy with the new ``vocab_size`` (the
+        configuration object the model was built from is left alone). The parameters are new tensors: build the
+        optimizer afterwards.
+
+        Args:
+            new_num_tokens: the new vocabulary size; ``None`` keeps it (the table is returned unchanged unless
+                ``pad_to_multiple_of`` rounds it up).
+            pad_to_multiple_of: round the size up to a multiple of this (tensor-core friendly sizes).
+
+        Raises:
+            ~albert_core.errors.UsageError: for a size or multiple that is not a positive integer.
+            ~albert_core.ConfigError: when the new size leaves ``pad_token_id`` / ``bos_token_id`` /
+                ``eos_token_id`` outside the vocabulary (nothing is changed then).
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertForMaskedLM
+        >>> model = AlbertForMaskedLM(AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8,
+        ...                                        num_hidden_layers=1, num_attention_heads=2, intermediate_size=16))
+        >>> tuple(model.resize_token_embeddings(21, pad_to_multiple_of=8).weight.shape), model.config.vocab_size
+        ((24, 4), 24)
+        >>> tuple(model.predictions.bias.shape), model.get_output_embeddings().weight is model.get_input_embeddings().weight
+        ((24,), True)
+        """
+        old = self.get_input_embeddings()
+        for name, value in (("new_num_tokens", new_num_tokens), ("pad_to_multiple_of", pad_to_multiple_of)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise UsageError(f"{name} must be a positive integer, got {value!r}")
+        size = old.num_embeddings if new_num_tokens is None else new_num_tokens
+        if pad_to_multiple_of is not None:
+            size = -(-size // pad_to_multiple_of) * pad_to_multiple_of
+        if size == old.num_embeddings:
+            return old
+        new_config = self.config.copy(vocab_size=size)  # validates the special ids before any change
+        keep = min(size, old.num_embeddings)
+        weight = old.weight
+        new = nn.Embedding(size, weight.shape[1], device=weight.device, dtype=weight.dtype)
+        r = self.config.initializer_range
+        with torch.no_grad():
+            nn.init.trunc_normal_(new.weight, mean=0.0, std=r, a=-2 * r, b=2 * r)
+            new.weight[:keep] = weight[:keep]
+        new.weight.requires_grad_(weight.requires_grad)
+        self._base_model().embeddings.word_embeddings = new
+        predictions = getattr(self, "predictions", None)
+        if isinstance(predictions, AlbertMLMHead):
+            bias = torch.zeros(size, device=predictions.bias.device, dtype=predictions.bias.dtype)
+            with torch.no_grad():
+                bias[:keep] = predictions.bias[:keep]
+            predictions.bias = nn.Parameter(bias, requires_grad=predictions.bias.requires_grad)
+        # a copy, not an in-place change: other models built from the same config object keep their vocabulary
+        old_config = self.config
+        for module in self.modules():
+            if getattr(module, "config", None) is old_config:
+                module.config = new_config
+        self.tie_weights()
+        return new
 
     # ------------------------------------------------------------------ canonical state
 
@@ -559,36 +767,60 @@ class AlbertPreTrainedModel(nn.Module):
         return report
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike[str], config: AlbertConfig | None = None,
-                        strict: bool = False):
+    def from_pretrained(cls, path: str | os.PathLike[str], config: AlbertConfig | Any = None,
+                        strict: bool = False, *, num_labels: int | None = None,
+                        id2label: Mapping[Any, str] | None = None, label2id: Mapping[str, Any] | None = None,
+                        ignore_mismatched_sizes: bool = False, torch_dtype: Any = None, dtype: Any = None,
+                        **config_overrides: Any):
         """Build the model from a checkpoint (directory or weights file) in any format :mod:`albert_core` reads.
 
         Args:
             path: a checkpoint directory (``model.safetensors`` or ``pytorch_model.bin``, plus ``config.json``) or a
                 weights file.
-            config: the configuration; defaults to the one stored beside the weights.
+            config: the configuration; defaults to the one stored beside the weights. A ``config.json`` mapping or
+                a ``transformers.AlbertConfig`` is accepted too.
             strict: raise :class:`~albert_core.CheckpointError` when a tensor is missing or unused, or holds NaN
                 or infinite values (otherwise a :class:`~albert_core.errors.NonFiniteWeightsWarning`).
+            num_labels, id2label, label2id: the classification labels of the model to build (``id2label`` alone
+                sets the other two; ``num_labels`` alone names them ``LABEL_i``), as in transformers.
+            ignore_mismatched_sizes: re-initialise the tensors whose shape in the checkpoint differs from the
+                model's (a classifier for another number of labels, ...) instead of raising
+                :class:`~albert_core.CheckpointError` naming them.
+            torch_dtype, dtype: the parameters' dtype: ``"float32"`` (default), ``"float16"``, ``"bfloat16"``, the
+                matching ``torch`` dtypes, or ``"auto"`` for the dtype the checkpoint was stored in (give one of
+                the two names; ``dtype`` is transformers' newer spelling).
+            config_overrides: other configuration fields to change (``hidden_dropout_prob=0.1``, ...); a keyword
+                that is no field (nor a key kept in the configuration's ``extra``) raises ``TypeError``.
 
         A base checkpoint loads into any head (the head is freshly initialised) and a head checkpoint into
-        :class:`AlbertModel`; what did not match is warned about and kept on ``model.load_report``. The model is
-        returned in eval mode (call ``.train()`` to fine-tune).
+        :class:`AlbertModel`; what was re-initialised, left new or not used is reported in one
+        ``PartialLoadWarning`` and kept on ``model.load_report`` (a
+        :class:`~albert_core.loading.PretrainedLoadReport`). The model is returned in eval mode (call ``.train()``
+        to fine-tune).
 
-        >>> import tempfile
+        >>> import tempfile, warnings
         >>> from albert_core import AlbertConfig
-        >>> from albert_pt import AlbertModel
+        >>> from albert_pt import AlbertForSequenceClassification
         >>> cfg = AlbertConfig(vocab_size=20, embedding_size=4, hidden_size=8, num_hidden_layers=2,
         ...                    num_attention_heads=2, intermediate_size=16)
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     _ = AlbertModel(cfg).save_pretrained(d)
-        ...     model = AlbertModel.from_pretrained(d)
-        >>> model.load_report.missing
-        []
+        >>> with tempfile.TemporaryDirectory() as d, warnings.catch_warnings(record=True) as caught:
+        ...     _ = AlbertForSequenceClassification(cfg).save_pretrained(d)
+        ...     model = AlbertForSequenceClassification.from_pretrained(
+        ...         d, id2label={0: "neg", 1: "neu", 2: "pos"}, ignore_mismatched_sizes=True, torch_dtype="bfloat16")
+        >>> model.config.label2id, model.dtype, [str(m) for m in model.load_report.mismatched]
+        ({'neg': 0, 'neu': 1, 'pos': 2}, torch.bfloat16, ['classifier.weight: checkpoint (2, 8) vs model (3, 8)', 'classifier.bias: checkpoint (2,) vs model (3,)'])
         """
-        contents, config = read_checkpoint_for_model(path, config, strict=strict)
-        model = cls(config)
-        report = model.load_canonical_state(contents.state, strict=strict)
-        warn_about_partial_load(cls.__name__, contents.path, report)
+        if torch_dtype is not None and dtype is not None and torch_dtype != dtype:
+            raise UsageError(f"torch_dtype={torch_dtype!r} and dtype={dtype!r} disagree; give one of them")
+        prepared = prepare_pretrained(path, cls.head, config, strict=strict,
+                                      ignore_mismatched_sizes=ignore_mismatched_sizes,
+                                      dtype=dtype if dtype is not None else torch_dtype, num_labels=num_labels,
+                                      id2label=id2label, label2id=label2id, **config_overrides)
+        model = cls(prepared.config)
+        model.load_report = prepared.report(model.load_canonical_state(prepared.state, strict=strict))
+        warn_about_load(cls.__name__, prepared.contents.path, model.load_report)
+        if prepared.dtype is not None:
+            model.to(getattr(torch, prepared.dtype))
         model.eval()
         return model
 
@@ -677,22 +909,6 @@ class AlbertModel(AlbertPreTrainedModel):
         self.encoder = AlbertTransformer(config)
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self.init_weights()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        """The word-embedding table, an :class:`torch.nn.Embedding` with weight ``[vocab_size, embedding_size]``.
-
-        The masked-LM decoder of the heads reuses this table (tied weights).
-
-        >>> from albert_core import AlbertConfig
-        >>> from albert_pt import AlbertModel
-        >>> model = AlbertModel(AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=16, num_hidden_layers=1,
-        ...                                  num_attention_heads=2, intermediate_size=16))
-        >>> tuple(model.get_input_embeddings().weight.shape)
-        (20, 8)
-        >>> model.get_input_embeddings() is model.embeddings.word_embeddings
-        True
-        """
-        return self.embeddings.word_embeddings
 
     def _check_ids(self, input_ids, token_type_ids, position_ids, attention_mask):
         """Check the id inputs and the attention mask (:mod:`albert_core.validation`); return them ready to use."""
@@ -800,17 +1016,31 @@ class AlbertModel(AlbertPreTrainedModel):
 
 
 class AlbertMLMHead(nn.Module):
-    """dense H -> E, activation, LayerNorm(E), then the tied decoder ``word_embeddings^T + bias``."""
+    """dense H -> E, activation, LayerNorm(E), then the tied decoder ``word_embeddings^T + bias``.
 
-    def __init__(self, config: AlbertConfig) -> None:
+    ``decoder`` is an :class:`torch.nn.Linear` whose ``weight`` *is* the word-embedding table's parameter and whose
+    ``bias`` *is* :attr:`bias` (the same :class:`torch.nn.Parameter` objects, as in transformers), so the state dict
+    lists ``predictions.decoder.*`` while ``named_parameters()`` holds each tensor once.
+    """
+
+    def __init__(self, config: AlbertConfig, word_embeddings: nn.Embedding) -> None:
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.embedding_size)
         self.activation = get_activation(config.hidden_act)
         self.LayerNorm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        # built on the meta device: its own weight and bias are replaced by the tied parameters right away
+        self.decoder = nn.Linear(config.embedding_size, config.vocab_size, device="meta")
+        self.tie_to(word_embeddings)
 
-    def forward(self, hidden: torch.Tensor, word_embeddings: torch.Tensor) -> torch.Tensor:
-        return F.linear(self.LayerNorm(self.activation(self.dense(hidden))), word_embeddings, self.bias)
+    def tie_to(self, word_embeddings: nn.Embedding) -> None:
+        """Make the decoder use ``word_embeddings``' weight and this head's :attr:`bias` (after either changed)."""
+        self.decoder.weight = word_embeddings.weight
+        self.decoder.bias = self.bias
+        self.decoder.out_features, self.decoder.in_features = word_embeddings.weight.shape
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.LayerNorm(self.activation(self.dense(hidden))))
 
 
 class AlbertSOPHead(nn.Module):
@@ -853,7 +1083,7 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.albert = self._backbone()
-        self.predictions = AlbertMLMHead(config)
+        self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings)
         self.sop_classifier = AlbertSOPHead(config, self._part_width("sop_classifier.classifier"))
         self.init_weights(skip_backbone=True)
 
@@ -887,7 +1117,7 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
-        prediction_logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.weight)
+        prediction_logits = self.predictions(out.last_hidden_state)
         sop_logits = self.sop_classifier(out.pooler_output)
         return self._head_output(AlbertForPreTrainingOutput, out, (labels, sentence_order_label),
                                  prediction_logits=prediction_logits, sop_logits=sop_logits)
@@ -901,7 +1131,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.albert = self._backbone()
-        self.predictions = AlbertMLMHead(config)
+        self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings)
         self.init_weights(skip_backbone=True)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
@@ -935,7 +1165,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
-        logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.weight)
+        logits = self.predictions(out.last_hidden_state)
         return self._head_output(MaskedLMOutput, out, (labels,), logits=logits)
 
 
@@ -1146,3 +1376,46 @@ MODEL_CLASSES: dict[Head, type[AlbertPreTrainedModel]] = {
     Head.TOKEN_CLASSIFICATION: AlbertForTokenClassification,
     Head.QUESTION_ANSWERING: AlbertForQuestionAnswering,
 }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# PyTorch idiom: outputs as pytrees
+
+
+def register_output_pytree(output_class: type[ModelOutput]) -> None:
+    """Register an output dataclass as a pytree node, so ``torch.export``, ``torch.compile`` and the dynamo ONNX
+    exporter can flatten a model's output into tensors and rebuild it.
+
+    The children are the set fields (``None`` fields are left out, as they are of the mapping), keyed by name; the
+    context is the list of their names. Every output class of ``albert_core.outputs`` that a model here returns is registered
+    on import; call this for an output subclass of your own. Registering a class twice is a no-op.
+
+    >>> import torch
+    >>> from torch.utils import _pytree as pytree
+    >>> from albert_core.outputs import SequenceClassifierOutput
+    >>> leaves, spec = pytree.tree_flatten(SequenceClassifierOutput(logits=torch.ones(1, 2)))
+    >>> len(leaves), type(pytree.tree_unflatten(leaves, spec)).__name__
+    (1, 'SequenceClassifierOutput')
+    """
+    if output_class in pytree.SUPPORTED_NODES:
+        return
+    names = [f.name for f in dataclasses.fields(output_class)]
+
+    def flatten(output):
+        present = [name for name in names if getattr(output, name) is not None]
+        return [getattr(output, name) for name in present], present
+
+    def flatten_with_keys(output):
+        present = [name for name in names if getattr(output, name) is not None]
+        return [(pytree.MappingKey(name), getattr(output, name)) for name in present], present
+
+    def unflatten(values, context):
+        return output_class(**dict(zip(context, values)))
+
+    pytree.register_pytree_node(output_class, flatten, unflatten,
+                                serialized_type_name=f"{output_class.__module__}.{output_class.__qualname__}",
+                                flatten_with_keys_fn=flatten_with_keys)
+
+
+for _output_class in (BaseModelOutput, AlbertForPreTrainingOutput, *(spec.output_class for spec in HEADS.values())):
+    register_output_pytree(_output_class)

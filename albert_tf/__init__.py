@@ -26,8 +26,11 @@ from .modeling import (
     TFAlbertModel,
     TFAlbertPreTrainedModel,
 )
+from .auto import from_pretrained  # albert_tf.from_pretrained(path): the head the checkpoint was saved for
+from .pipelines import pipeline  # noqa: F401 - albert_tf.pipeline(task, model=...)
 
 __all__ = [
+    "pipeline",
     "MODEL_CLASSES",
     "TFAlbertForMaskedLM",
     "TFAlbertForMultipleChoice",
@@ -38,4 +41,5 @@ __all__ = [
     "TFAlbertForTokenClassification",
     "TFAlbertModel",
     "TFAlbertPreTrainedModel",
+    "from_pretrained",
 ]

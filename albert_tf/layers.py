@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from albert_core.config import AlbertConfig
@@ -51,6 +52,22 @@ class Block(keras.layers.Layer):
     def canonical_variables(self, prefix: str) -> dict[str, Any]:  # pragma: no cover - every subclass overrides it
         """This layer's variables by canonical name, each name starting with ``prefix``."""
         raise NotImplementedError
+
+    def replace_weight(self, name: str, value: Any) -> keras.Variable:
+        """Swap the variable held in attribute ``name`` for a new float32 one holding ``value`` (any shape).
+
+        The old variable is untracked, so the layer's and its model's weights hold only the new one, under the
+        same name and path.
+        """
+        old = getattr(self, name)
+        value = np.asarray(value, dtype=np.float32)
+        trainable = old.trainable
+        delattr(self, name)  # Keras untracks a deleted variable
+        variable = self.add_weight(shape=value.shape, initializer="zeros", name=name, trainable=trainable,
+                                   autocast=False)
+        variable.assign(value)
+        setattr(self, name, variable)
+        return variable
 
 
 def dropout_layer(rate: float) -> keras.layers.Dropout:
@@ -141,6 +158,27 @@ class EmbeddingTable(Block):
 
     def call(self, ids: tf.Tensor) -> tf.Tensor:
         return tf.gather(tf.convert_to_tensor(self.embeddings), ids)
+
+    def resize_rows(self, rows: int, config: AlbertConfig) -> None:
+        """Give the table ``rows`` rows: the first ``min(old, rows)`` keep their values, new ones are drawn from
+        :func:`weight_initializer`.
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> table = EmbeddingTable(3, 4, cfg)
+        >>> old = table.embeddings.numpy()
+        >>> table.resize_rows(5, cfg)
+        >>> tuple(table.embeddings.shape), bool(np.array_equal(table.embeddings.numpy()[:3], old))
+        ((5, 4), True)
+        """
+        old = np.asarray(self.embeddings.numpy())
+        width = old.shape[1]
+        new = np.array(weight_initializer(config)(shape=(rows, width), dtype="float32"))
+        keep = min(rows, old.shape[0])
+        new[:keep] = old[:keep]
+        self.replace_weight("embeddings", new)
 
     def canonical_variables(self, prefix: str) -> dict[str, Any]:
         return {f"{prefix}.weight": self.embeddings}

@@ -4,7 +4,9 @@
 2. :class:`TFAlbertOps`, the tf primitives that :mod:`albert_core.losses` computes every loss with;
 3. backbone modules: embeddings, attention, one block, a parameter group, the shared encoder;
 4. :class:`TFAlbertPreTrainedModel`: checkpoint I/O, the one loss call and, in marked sections, the Keras idioms
-   (dict inputs, ``fit``/``evaluate``, serving signature, SavedModel export, ``get_config``);
+   (dict inputs, ``fit``/``evaluate``, ``predict``, compiled metrics, serving signature, ``export``, ``get_config``
+   and ``.keras`` registration) and transformers' embedding accessors; the output classes are registered with
+   ``keras.tree`` (:func:`register_output_with_keras`) so Keras sees them as nested structures;
 5. :class:`TFAlbertModel`, the backbone (input checks, the padding-mask bias, head mask, the pooler);
 6. the task heads and :data:`MODEL_CLASSES`.
 
@@ -29,9 +31,9 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping
 import numpy as np
 import tensorflow as tf
 
-from albert_core.checkpoints import read_checkpoint_for_model, save_safetensors_checkpoint, warn_about_partial_load
+from albert_core.checkpoints import save_safetensors_checkpoint
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
-from albert_core.errors import ConfigError, InputError
+from albert_core.errors import InputError, UsageError
 from albert_core.heads import HEADS, part_outputs
 from albert_core.losses import NumpyOps, TensorOps, check_label_ranges, flatten_choices, head_loss, unflatten_choices
 from albert_core.outputs import (
@@ -75,6 +77,52 @@ if keras.backend.backend() != "tensorflow":
         f"albert_tf needs Keras 3 with the TensorFlow backend, but KERAS_BACKEND is {keras.backend.backend()!r}; "
         "set KERAS_BACKEND=tensorflow (or leave it unset) before importing keras"
     )
+
+
+def register_output_with_keras(cls: type[ModelOutput]) -> type[ModelOutput]:
+    """Make ``keras.tree`` see an output class as a nested structure of its set fields (and return the class).
+
+    Keras 3 flattens model outputs with ``optree`` in its own namespace, where a dict subclass is a leaf unless
+    registered. Registered, an output behaves as the nested structure Keras expects: ``predict`` fills the output
+    class with numpy arrays, a symbolic call (``keras.Input``) gives the output class holding ``KerasTensor``
+    objects, and compiled metrics see its tensors. Every output class of ``albert_core.outputs`` is registered
+    when :mod:`albert_tf` is imported; call this for an output class of your own.
+
+    >>> import keras, numpy as np
+    >>> from albert_core.outputs import SequenceClassifierOutput
+    >>> out = SequenceClassifierOutput(logits=np.zeros((1, 2)))
+    >>> keras.tree.is_nested(out), type(keras.tree.map_structure(lambda t: t + 1, out)).__name__
+    (True, 'SequenceClassifierOutput')
+    """
+    try:
+        import optree
+    except ImportError:  # pragma: no cover - Keras then uses dm-tree, which already treats a Mapping as nested
+        return cls
+
+    def flatten(out):
+        keys = tuple(out.keys())
+        return [out[k] for k in keys], keys, keys
+
+    def unflatten(keys, children):
+        return cls(**dict(zip(keys, children)))
+
+    try:
+        optree.register_pytree_node(cls, flatten, unflatten, namespace="keras")
+    except ValueError:  # already registered (a module reload)
+        pass
+    return cls
+
+
+def _output_classes(base: type = ModelOutput) -> list[type]:
+    found = []
+    for sub in base.__subclasses__():
+        found.append(sub)
+        found.extend(_output_classes(sub))
+    return found
+
+
+for _output_class in _output_classes():
+    register_output_with_keras(_output_class)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 1. Activations
@@ -441,6 +489,13 @@ def _to_tensor(x, dtype=None):
     return tf.convert_to_tensor(x, dtype=dtype)
 
 
+def _clone_metric(metric):
+    """A fresh copy of a Keras metric object (same class and config, new state) or the identifier itself."""
+    if isinstance(metric, keras.metrics.Metric):
+        return type(metric).from_config(metric.get_config())
+    return metric
+
+
 def _static_shape(x) -> list[int | None] | None:
     if x is None:
         return None
@@ -488,8 +543,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         cls.label_keys = HEADS[cls.head].label_names
 
     def __init__(self, config: AlbertConfig, **kwargs):
-        if not isinstance(config, AlbertConfig):
-            raise ConfigError(f"expected an albert_core.AlbertConfig, got {type(config).__name__}")
+        config = AlbertConfig.coerce(config)  # also a transformers.AlbertConfig or a config.json mapping
         config.validate()
         # no autocast: ids and float labels keep their dtype (Keras would cast float inputs to the compute dtype);
         # every cast to the compute dtype is explicit in the layers
@@ -566,15 +620,28 @@ class TFAlbertPreTrainedModel(keras.Model):
         self(ids)
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike[str], config: AlbertConfig | None = None,
-                        strict: bool = False) -> "TFAlbertPreTrainedModel":
+    def from_pretrained(cls, path: str | os.PathLike[str], config: AlbertConfig | Any = None,
+                        strict: bool = False, *, num_labels: int | None = None,
+                        id2label: Mapping[Any, str] | None = None, label2id: Mapping[str, Any] | None = None,
+                        ignore_mismatched_sizes: bool = False, dtype: Any = None,
+                        **config_overrides: Any) -> "TFAlbertPreTrainedModel":
         """Build the model and load a checkpoint directory or weights file.
 
         Reads every format :func:`albert_core.checkpoints.read_checkpoint` knows (``model.safetensors`` from
         albert_pt or Hugging Face PyTorch, ``pytorch_model.bin``, ``tf_model.h5``, TF1). ``config`` defaults to the
-        one beside the weights. What matched is kept in ``model.load_report``. ``strict=True`` raises
+        one beside the weights (a ``config.json`` mapping or a ``transformers.AlbertConfig`` is accepted too).
+        What was re-initialised, left new or not used is reported in one
+        ``PartialLoadWarning`` and kept in ``model.load_report`` (a
+        :class:`~albert_core.loading.PretrainedLoadReport`). ``strict=True`` raises
         :class:`~albert_core.CheckpointError` when a tensor is missing or unused, or holds NaN or infinite values
         (otherwise a :class:`~albert_core.errors.NonFiniteWeightsWarning`).
+
+        ``num_labels``, ``id2label``, ``label2id``, ``ignore_mismatched_sizes`` and ``config_overrides`` work as in
+        :meth:`albert_pt.AlbertPreTrainedModel.from_pretrained` (see :func:`albert_core.loading.prepare_pretrained`).
+        ``dtype`` sets the Keras dtype policy the model is built under: ``"float32"`` (default), ``"float16"`` or
+        ``"bfloat16"`` (the mixed policies ``mixed_float16`` / ``mixed_bfloat16``: variables stay float32, as every
+        variable here does, and the layers compute in the half type), a policy name, a ``tf`` dtype, or ``"auto"``
+        for the dtype the checkpoint was stored in.
 
         >>> import tempfile
         >>> from albert_core import AlbertConfig
@@ -582,15 +649,39 @@ class TFAlbertPreTrainedModel(keras.Model):
         ...                    num_attention_heads=2, intermediate_size=16)
         >>> with tempfile.TemporaryDirectory() as d:
         ...     _ = TFAlbertModel(cfg).save_pretrained(d)
-        ...     model = TFAlbertForSequenceClassification.from_pretrained(d)
-        >>> model.load_report.missing
-        ['classifier.weight', 'classifier.bias']
+        ...     model = TFAlbertForSequenceClassification.from_pretrained(d, num_labels=4, dtype="bfloat16")
+        >>> model.load_report.missing, model.config.num_labels, model.dtype_policy.name
+        (['classifier.weight', 'classifier.bias'], 4, 'mixed_bfloat16')
         """
-        contents, config = read_checkpoint_for_model(path, config, strict=strict)
-        model = cls(config)  # every variable is created by the constructor: nothing to build
-        model.load_report = model.load_canonical_state(contents.state, strict=strict)
-        warn_about_partial_load(cls.__name__, contents.path, model.load_report)
+        from albert_core.loading import prepare_pretrained, warn_about_load
+
+        policy = dtype if isinstance(dtype, str) and dtype.startswith("mixed_") else None
+        prepared = prepare_pretrained(path, cls.head, config, strict=strict,
+                                      ignore_mismatched_sizes=ignore_mismatched_sizes,
+                                      dtype=None if policy else dtype, num_labels=num_labels, id2label=id2label,
+                                      label2id=label2id, **config_overrides)
+        policy = policy or cls._DTYPE_POLICIES.get(prepared.dtype)
+        model = cls._build_under_policy(prepared.config, policy)  # every variable exists after construction
+        model.load_report = prepared.report(model.load_canonical_state(prepared.state, strict=strict))
+        warn_about_load(cls.__name__, prepared.contents.path, model.load_report)
         return model
+
+    #: ``from_pretrained(dtype=...)`` name -> Keras dtype policy (variables stay float32 under every policy here)
+    _DTYPE_POLICIES: ClassVar[dict[str, str]] = {"float32": "float32", "float16": "mixed_float16",
+                                                 "bfloat16": "mixed_bfloat16"}
+
+    @classmethod
+    def _build_under_policy(cls, config: AlbertConfig, policy: str | None) -> "TFAlbertPreTrainedModel":
+        """``cls(config)`` with every layer built under the Keras dtype policy ``policy`` (``None``: the current
+        global policy); the global policy is restored afterwards."""
+        if policy is None:
+            return cls(config)
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(policy)
+        try:
+            return cls(config)
+        finally:
+            keras.config.set_dtype_policy(previous)
 
     def save_pretrained(self, directory: str | os.PathLike[str], dtype: str | None = None) -> Path:
         """Write ``config.json`` + ``model.safetensors`` in Hugging Face PyTorch naming and layout.
@@ -752,6 +843,131 @@ class TFAlbertPreTrainedModel(keras.Model):
             x, y = self._labels_checked_before_xla(x, y)
             return super().test_on_batch(x, y, *args, **kwargs)
 
+    # ------------------------------------------------------------------ Keras: predict
+
+    def predict_step(self, data):
+        """Keras ``predict`` on one batch: the output class without ``loss``, labels in the batch ignored.
+
+        ``predict`` and ``predict_on_batch`` therefore return the head's output class (e.g.
+        :class:`~albert_core.outputs.SequenceClassifierOutput`) filled with numpy arrays, one row per example
+        (``out.logits``, ``out["logits"]``; ``dict(out)`` is the plain dict keyed by the output names).
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
+        >>> out = TFAlbertForSequenceClassification(cfg).predict(np.array([[2, 5, 3], [2, 6, 3]]), verbose=0)
+        >>> type(out).__name__, type(out.logits).__name__, out.logits.shape
+        ('SequenceClassifierOutput', 'ndarray', (2, 3))
+        """
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if isinstance(x, Mapping):
+            x = {k: v for k, v in x.items() if k not in self.label_keys}
+        out = self(x, training=False)
+        return type(out)(**{k: v for k, v in out.items() if k != "loss"})
+
+    # ------------------------------------------------------------------ Keras: compiled metrics
+
+    #: the output whose compiled metrics each label argument feeds, as ``{output name: label name}``
+    metric_outputs: ClassVar[dict[str, str]] = {}
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                **kwargs):
+        """Keras ``compile``; ``metrics`` are computed on the head's outputs against its labels.
+
+        The loss is always the model's own (:meth:`compute_loss`). ``metrics`` (names such as ``"accuracy"`` or
+        Keras metric objects) follow :attr:`metric_outputs`: a list applies to every output of the head (a head
+        with two outputs logs ``start_logits_accuracy`` and ``end_logits_accuracy``), a dict keyed by output name
+        picks outputs. Labels the loss ignores (-100; question-answering positions outside the sequence) carry
+        no weight in any metric, so both ``metrics`` and ``weighted_metrics`` are weighted by that mask.
+
+        >>> import numpy as np, keras
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
+        >>> model = TFAlbertForTokenClassification(cfg)
+        >>> model.compile(optimizer="sgd", metrics=["accuracy"])
+        >>> result = model.evaluate({"input_ids": np.array([[2, 5, 3]])}, np.array([[-100, 1, -100]]),
+        ...                         verbose=0, return_dict=True)
+        >>> sorted(result), result["accuracy"] in (0.0, 1.0)  # one labelled token: right or wrong
+        (['accuracy', 'loss'], True)
+        """
+        combined = self._metrics_per_output(metrics, weighted_metrics)
+        super().compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=None,
+                        weighted_metrics=combined, **kwargs)
+
+    def compile_from_config(self, config):
+        """Compile again from a saved ``.keras`` file's compile config (optimizer, metrics), as Keras does."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)  # its slots, before the saved values are loaded
+
+    def _metrics_per_output(self, metrics, weighted_metrics):
+        given = [m for m in (metrics, weighted_metrics) if m]
+        if not given:
+            return None
+        outputs = list(self.metric_outputs)
+        if not outputs:
+            raise UsageError(f"{type(self).__name__} takes no labels, so it has no metrics to compute")
+        per_output: dict[str, list] = {name: [] for name in outputs}
+        for group in given:
+            if isinstance(group, Mapping):
+                unknown = sorted(set(group) - set(outputs))
+                if unknown:
+                    raise UsageError(f"metrics for unknown outputs {unknown}; {type(self).__name__} computes "
+                                     f"metrics on {outputs}")
+                for name, entry in group.items():
+                    per_output[name].extend(entry if isinstance(entry, (list, tuple)) else [entry])
+            elif isinstance(group, (list, tuple)):
+                for i, name in enumerate(outputs):  # each output gets its own metric object
+                    per_output[name].extend(m if i == 0 or isinstance(m, str) else _clone_metric(m) for m in group)
+            else:
+                raise UsageError(f"metrics must be a list or a dict keyed by output name, got {type(group).__name__}")
+        if len(outputs) == 1:
+            return per_output[outputs[0]]
+        return {name: entries for name, entries in per_output.items() if entries}
+
+    def _metric_targets(self, x, y, y_pred):
+        """``(y_true, y_pred, sample_weight)`` for the compiled metrics (``None`` without labels).
+
+        One tensor each for heads with one output, dicts keyed by output name otherwise. The weight is 0 where
+        the loss ignores the label, which is then replaced by 0 (any valid class).
+        """
+        labels = {k: v for k, v in x.items() if k in self.label_keys} if isinstance(x, Mapping) else {}
+        labels.update(self._labels_from_y(y))
+        y_true, preds, weights = {}, {}, {}
+        for output, label_name in self.metric_outputs.items():
+            if labels.get(label_name) is None or output not in y_pred:
+                continue
+            label = tf.convert_to_tensor(labels[label_name])
+            pred = y_pred[output]
+            if label.dtype.is_integer:
+                if self.head is Head.QUESTION_ANSWERING:  # positions clamp to [0, seq]; seq means outside
+                    seq = tf.cast(tf.shape(pred)[-1], label.dtype)
+                    label = tf.clip_by_value(tf.reshape(label, [-1]), tf.zeros([], label.dtype), seq)
+                    keep = tf.not_equal(label, seq)
+                else:
+                    keep = tf.not_equal(label, tf.cast(-100, label.dtype))
+                label = tf.where(keep, label, tf.zeros_like(label))
+                weight = tf.cast(keep, tf.float32)
+            else:  # regression / multi-label targets: every value counts
+                weight = tf.ones(tf.shape(label)[:1], tf.float32)
+            y_true[output], preds[output], weights[output] = label, pred, weight
+        if not y_true:
+            return None
+        if len(self.metric_outputs) == 1:
+            (output,) = y_true
+            return y_true[output], preds[output], weights[output]
+        return y_true, preds, weights
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics from the head's outputs and labels (see :meth:`compile`)."""
+        targets = self._metric_targets(x, y, y_pred) if y_pred is not None else None
+        if targets is None:
+            return self.get_metrics_result()
+        y_true, preds, weights = targets
+        return super().compute_metrics(x, y_true, preds, sample_weight=weights)
+
     # ------------------------------------------------------------------ Keras: serving signature, SavedModel
 
     def serving_signature(self) -> list[tf.TensorSpec]:
@@ -766,7 +982,7 @@ class TFAlbertPreTrainedModel(keras.Model):
         shape = [None, None, None] if HEADS[self.head].choices else [None, None]
         return [tf.TensorSpec(shape, tf.int32, name=n) for n in ("input_ids", "attention_mask", "token_type_ids")]
 
-    def export_saved_model(self, path: str | os.PathLike[str]) -> Path:
+    def export_saved_model(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
         """Export a TensorFlow SavedModel with a ``serving_default`` signature.
 
         The signature takes int32 ``input_ids``, ``attention_mask`` and ``token_type_ids`` (``[batch, seq]``, or
@@ -797,9 +1013,38 @@ class TFAlbertPreTrainedModel(keras.Model):
 
         archive = keras.export.ExportArchive()
         archive.track(self)
-        archive.add_endpoint(name="serving_default", fn=serve, input_signature=self.serving_signature())
-        archive.write_out(str(path), verbose=False)
+        # the first endpoint is also written as the "serving_default" signature
+        archive.add_endpoint(name="serve", fn=serve, input_signature=self.serving_signature())
+        archive.write_out(str(path), verbose=verbose)
         return path
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras ``export``: a SavedModel with :meth:`serving_signature` unless ``input_signature`` is given.
+
+        Works right after construction (every variable exists) and after ``fit``. The artefact's ``serve``
+        endpoint (also its ``serving_default`` signature) takes int32 ``input_ids``, ``attention_mask`` and
+        ``token_type_ids`` of any batch and sequence length and returns a dict of the output tensors, as
+        :meth:`export_saved_model`. With an explicit ``input_signature`` (or another ``format``) Keras' own
+        exporter runs, calling the model positionally (``input_ids, attention_mask, token_type_ids``).
+
+        >>> import tempfile, numpy as np, tensorflow as tf
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     TFAlbertForMaskedLM(cfg).export(d, verbose=False)
+        ...     ids = tf.constant([[2, 5, 6, 3]])
+        ...     loaded = tf.saved_model.load(d)  # keep it referenced while its functions run
+        ...     out = loaded.serve(ids, tf.ones_like(ids), tf.zeros_like(ids))
+        >>> tuple(out["logits"].shape)
+        (1, 4, 30)
+        """
+        if format == "tf_saved_model" and input_signature is None and not kwargs:
+            self.export_saved_model(filepath, verbose=bool(verbose))
+            return
+        if input_signature is None:
+            input_signature = self.serving_signature()
+        super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 
     @property
     def _default_save_signature(self):
@@ -809,7 +1054,11 @@ class TFAlbertPreTrainedModel(keras.Model):
     # ------------------------------------------------------------------ Keras: get_config / from_config
 
     def get_config(self):
-        """Keras serialisation: ``{"config": AlbertConfig.to_dict()}`` (weights are not included).
+        """Keras serialisation: the :class:`~albert_core.AlbertConfig` as a dict, the layer name and ``trainable``.
+
+        The classes are registered with ``keras.saving.register_keras_serializable(package="albert_lite")``, so
+        ``model.save("m.keras")`` and ``keras.models.load_model("m.keras")`` need no ``custom_objects`` (the
+        weights travel in the ``.keras`` file, not in this dict).
 
         >>> from albert_core import AlbertConfig
         >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
@@ -817,14 +1066,19 @@ class TFAlbertPreTrainedModel(keras.Model):
         >>> TFAlbertModel.from_config(TFAlbertModel(cfg).get_config()).config.hidden_size
         8
         """
-        return {"config": self.config.to_dict()}
+        config = {"config": self.config.to_dict(), "name": self.name, "trainable": self.trainable}
+        if isinstance(self, TFAlbertModel):
+            config["add_pooling_layer"] = self.pooler is not None
+        return config
 
     @classmethod
     def from_config(cls, config):
         """Rebuild a freshly initialised model (new weights) from :meth:`get_config` output.
 
         Args:
-            config: a dict ``{"config": AlbertConfig.to_dict()}``, as :meth:`get_config` returns it.
+            config: a dict holding ``"config"`` (``AlbertConfig.to_dict()``) and optionally ``name``,
+                ``trainable`` and (for :class:`TFAlbertModel`) ``add_pooling_layer``, as :meth:`get_config`
+                returns it.
 
         Returns:
             an instance of ``cls`` built from that configuration.
@@ -837,7 +1091,142 @@ class TFAlbertPreTrainedModel(keras.Model):
             >>> type(clone).__name__, clone.config == cfg
             ('TFAlbertForSequenceClassification', True)
         """
-        return cls(AlbertConfig.from_dict(config["config"]))
+        config = dict(config)
+        albert_config = config.pop("config")
+        if not isinstance(albert_config, AlbertConfig):
+            albert_config = AlbertConfig.from_dict(albert_config)
+        trainable = config.pop("trainable", True)
+        model = cls(albert_config, **config)
+        model.trainable = trainable
+        return model
+
+    # ------------------------------------------------------------------ token embeddings (transformers' names)
+
+    def _albert_backbone(self) -> "TFAlbertModel":
+        return self if isinstance(self, TFAlbertModel) else self.albert
+
+    def get_input_embeddings(self) -> EmbeddingTable:
+        """The word-embedding table: an :class:`~albert_tf.layers.EmbeddingTable`, variable
+        ``.embeddings`` ``[vocab_size, embedding_size]``.
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> tuple(TFAlbertForMaskedLM(cfg).get_input_embeddings().embeddings.shape)
+        (20, 8)
+        """
+        return self._albert_backbone().embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: Any) -> None:
+        """Replace the word embeddings by ``value``'s: an :class:`~albert_tf.layers.EmbeddingTable`, a variable or
+        an array ``[rows, embedding_size]``.
+
+        The values are copied into the model's own table (which the masked-LM decoder stays tied to); a different
+        number of rows resizes the vocabulary first, as :meth:`resize_token_embeddings`.
+
+        Raises:
+            ~albert_core.InputError: when ``value`` is not ``[rows, embedding_size]``.
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForMaskedLM(cfg)
+        >>> model.set_input_embeddings(np.ones((24, 8), np.float32))
+        >>> model.config.vocab_size, float(model.get_output_embeddings().embeddings[23, 0])
+        (24, 1.0)
+        """
+        table = value.embeddings if isinstance(value, EmbeddingTable) else value
+        array = np.asarray(table.numpy() if hasattr(table, "numpy") else table, dtype=np.float32)
+        if array.ndim != 2 or array.shape[1] != self.config.embedding_size:
+            raise InputError(f"input embeddings must be [rows, embedding_size={self.config.embedding_size}], "
+                             f"got shape {list(array.shape)}")
+        if array.shape[0] != self.config.vocab_size:
+            self.resize_token_embeddings(array.shape[0])
+        self.get_input_embeddings().embeddings.assign(array)
+
+    def get_output_embeddings(self) -> EmbeddingTable | None:
+        """The masked-LM decoder's matrix, which is the word-embedding table itself (tied: logits are
+        ``hidden @ table^T + bias``); ``None`` for heads without a masked-LM decoder.
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForMaskedLM(cfg)
+        >>> model.get_output_embeddings() is model.get_input_embeddings()
+        True
+        >>> TFAlbertForSequenceClassification(cfg).get_output_embeddings() is None
+        True
+        """
+        return self.get_input_embeddings() if isinstance(getattr(self, "predictions", None), AlbertMLMHead) else None
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None) -> EmbeddingTable:
+        """Give the vocabulary ``new_num_tokens`` rows; return the word-embedding table.
+
+        Existing rows keep their values (the last ones are dropped when shrinking); new rows are drawn from the
+        model's initialiser (truncated normal, ``initializer_range``). The masked-LM bias is resized with it (new
+        entries 0), the decoder stays tied to the table, and ``config.vocab_size`` is updated. ``None`` changes
+        nothing. The compiled ``fit``/``predict`` functions are dropped; compile again, with a new optimizer,
+        before training on.
+
+        Raises:
+            ~albert_core.InputError: when ``new_num_tokens`` is not a positive integer.
+            ~albert_core.ConfigError: when the config would not validate with it (e.g. ``pad_token_id`` outside).
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForMaskedLM(cfg)
+        >>> old = model.get_input_embeddings().embeddings.numpy()
+        >>> table = model.resize_token_embeddings(25)
+        >>> tuple(table.embeddings.shape), tuple(model.predictions.bias.shape), model.config.vocab_size
+        ((25, 8), (25,), 25)
+        >>> bool(np.array_equal(table.embeddings.numpy()[:20], old))
+        True
+        >>> tuple(model(np.array([[2, 24, 3]])).logits.shape)
+        (1, 3, 25)
+        """
+        table = self.get_input_embeddings()
+        if new_num_tokens is None:
+            return table
+        if isinstance(new_num_tokens, bool) or not isinstance(new_num_tokens, (int, np.integer)) \
+                or new_num_tokens < 1:
+            raise InputError(f"new_num_tokens must be a positive integer, got {new_num_tokens!r}")
+        new_num_tokens = int(new_num_tokens)
+        if new_num_tokens == self.config.vocab_size:
+            return table
+        self.config.copy(vocab_size=new_num_tokens)  # raises ConfigError before anything changes
+        table.resize_rows(new_num_tokens, self.config)
+        head = getattr(self, "predictions", None)
+        if isinstance(head, AlbertMLMHead):
+            head.resize_bias(new_num_tokens)
+        self.config.vocab_size = new_num_tokens
+        # traced functions hold the old variables
+        self.train_function = self.test_function = self.predict_function = None
+        return table
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """The number of weights (tied ones once), as transformers' ``num_parameters``.
+
+        ``exclude_embeddings`` leaves out every embedding table (word, position, token type and, with relative
+        positions, the distance table).
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertModel(cfg)
+        >>> model.num_parameters() == model.count_params()
+        True
+        >>> model.num_parameters() - model.num_parameters(exclude_embeddings=True)  # (20 + 512 + 2) * 8
+        4272
+        """
+        variables = self.trainable_variables if only_trainable else self.variables
+        if exclude_embeddings:
+            tables = {id(v) for name, v in self.canonical_variables().items()
+                      if name.endswith(("_embeddings.weight", "distance_embedding.weight"))}
+            variables = [v for v in variables if id(v) not in tables]
+        return int(sum(int(np.prod(v.shape)) for v in variables))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -876,6 +1265,7 @@ def _mask_tensor(mask):
     return mask
 
 
+@keras.saving.register_keras_serializable(package="albert_lite")
 class TFAlbertModel(TFAlbertPreTrainedModel):
     """The ALBERT backbone: embeddings, shared encoder and (optionally) the tanh pooler.
 
@@ -1033,6 +1423,14 @@ class AlbertMLMHead(Block):
         logits = tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [-1]], axis=0))
         return tf.cast(logits, tf.float32) + self.bias
 
+    def resize_bias(self, rows: int) -> None:
+        """Give the output bias ``rows`` entries: the first ``min(old, rows)`` kept, new ones 0."""
+        old = np.asarray(self.bias.numpy())
+        new = np.zeros((rows,), np.float32)
+        keep = min(rows, old.shape[0])
+        new[:keep] = old[:keep]
+        self.replace_weight("bias", new)
+
     def canonical_variables(self, prefix):
         out = {f"{prefix}.bias": self.bias}
         out.update(self.dense.canonical_variables(f"{prefix}.dense"))
@@ -1058,6 +1456,7 @@ class AlbertSOPHead(Block):
         return self.classifier.canonical_variables(f"{prefix}.classifier")
 
 
+@register_output_with_keras
 @dataclass(eq=False)
 class TFAlbertForPreTrainingOutput(PreTrainingOutput):
     """Output of :class:`TFAlbertForPreTraining` (the fields of :class:`~albert_core.outputs.PreTrainingOutput`).
@@ -1078,6 +1477,7 @@ class TFAlbertForPreTrainingOutput(PreTrainingOutput):
     """
 
 
+@keras.saving.register_keras_serializable(package="albert_lite")
 class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
     """Backbone + masked-LM head + sentence-order head, as in ALBERT pre-training.
 
@@ -1097,6 +1497,7 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
     """
 
     head = Head.PRETRAINING
+    metric_outputs = {"prediction_logits": "labels", "sop_logits": "sentence_order_label"}
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
@@ -1143,6 +1544,7 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
                                  prediction_logits=prediction_logits, sop_logits=sop_logits)
 
 
+@keras.saving.register_keras_serializable(package="albert_lite")
 class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
     """Backbone (no pooler) + the masked-LM head, whose decoder is tied to the word embeddings.
 
@@ -1160,6 +1562,7 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
     """
 
     head = Head.MASKED_LM
+    metric_outputs = {"logits": "labels"}
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
@@ -1181,6 +1584,7 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
         return self._head_output(MaskedLMOutput, out, (labels,), logits=logits)
 
 
+@keras.saving.register_keras_serializable(package="albert_lite")
 class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
     """Backbone + dropout + linear classifier ``H -> num_labels`` on the pooled output.
 
@@ -1200,6 +1604,7 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
     """
 
     head = Head.SEQUENCE_CLASSIFICATION
+    metric_outputs = {"logits": "labels"}
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
@@ -1223,6 +1628,7 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
         return self._head_output(SequenceClassifierOutput, out, (labels,), logits=logits)
 
 
+@keras.saving.register_keras_serializable(package="albert_lite")
 class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
     """Backbone + dropout + linear scorer ``H -> 1`` on each choice's pooled output.
 
@@ -1242,6 +1648,7 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
     """
 
     head = Head.MULTIPLE_CHOICE
+    metric_outputs = {"logits": "labels"}
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
@@ -1274,6 +1681,7 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
         return self._head_output(MultipleChoiceOutput, out, (labels,), logits=logits)
 
 
+@keras.saving.register_keras_serializable(package="albert_lite")
 class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
     """Backbone (no pooler) + dropout + linear classifier ``H -> num_labels`` on every token.
 
@@ -1293,6 +1701,7 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
     """
 
     head = Head.TOKEN_CLASSIFICATION
+    metric_outputs = {"logits": "labels"}
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
@@ -1316,6 +1725,7 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
         return self._head_output(TokenClassifierOutput, out, (labels,), logits=logits)
 
 
+@keras.saving.register_keras_serializable(package="albert_lite")
 class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
     """Backbone (no pooler) + linear ``H -> 2`` giving span start and end logits per token.
 
@@ -1339,6 +1749,7 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
     """
 
     head = Head.QUESTION_ANSWERING
+    metric_outputs = {"start_logits": "start_positions", "end_logits": "end_positions"}
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)

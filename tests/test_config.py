@@ -220,3 +220,67 @@ def test_copy_with_new_num_labels_rebuilds_labels():
 def test_classifier_dropout_falls_back_to_hidden_dropout():
     assert AlbertConfig(classifier_dropout_prob=0.3, hidden_dropout_prob=0.1).effective_classifier_dropout == 0.3
     assert AlbertConfig(classifier_dropout_prob=None, hidden_dropout_prob=0.1).effective_classifier_dropout == 0.1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# transformers-style label handling and configuration objects (issue 11)
+
+
+def test_assigning_num_labels_regenerates_labels_like_transformers():
+    ours = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16, id2label={0: "a", 1: "b"})
+    theirs = transformers.AlbertConfig(id2label={0: "a", 1: "b"})
+    ours.num_labels = 4
+    theirs.num_labels = 4
+    assert ours.id2label == theirs.id2label and ours.label2id == theirs.label2id
+    ours.validate()  # a model can be built from it
+    ours.num_labels = 4  # the same count again keeps the names
+    assert ours.id2label[3] == "LABEL_3"
+    with pytest.raises(ConfigError, match="num_labels must be at least 1"):
+        ours.num_labels = 0
+
+
+def test_copy_with_id2label_alone_derives_the_rest():
+    config = AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16)
+    names = {0: "neg", 1: "neu", 2: "pos"}
+    copied = config.copy(id2label=names)
+    theirs = transformers.AlbertConfig(id2label=names)
+    assert copied.num_labels == theirs.num_labels == 3
+    assert copied.id2label == theirs.id2label
+    # transformers leaves label2id unset when only id2label is given; ours is its inverse
+    assert copied.label2id == {name: i for i, name in theirs.id2label.items()}
+    assert config.num_labels == 2  # the original is untouched
+    with pytest.raises(ConfigError, match="num_labels=2 disagrees with id2label"):
+        config.copy(id2label=names, num_labels=2)
+    # id2label alone at construction, from JSON keys too
+    assert AlbertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=16,
+                        id2label={"0": "x", "1": "y", "2": "z"}).label2id == {"x": 0, "y": 1, "z": 2}
+
+
+def test_transformers_config_object_and_its_dicts():
+    theirs = transformers.AlbertConfig(vocab_size=77, embedding_size=8, hidden_size=16, num_attention_heads=2,
+                                       intermediate_size=32, hidden_act="gelu", id2label={0: "x", 1: "y", 2: "z"},
+                                       problem_type="single_label_classification")
+    for source in (theirs, theirs.to_diff_dict(), theirs.to_dict()):
+        ours = AlbertConfig.from_dict(source)
+        for key in ("vocab_size", "embedding_size", "hidden_size", "num_attention_heads", "intermediate_size",
+                    "hidden_act", "num_labels", "id2label", "problem_type", "layer_norm_eps",
+                    "classifier_dropout_prob"):
+            assert getattr(ours, key) == getattr(theirs, key), (type(source).__name__, key)
+        assert ours.label2id == {"x": 0, "y": 1, "z": 2}
+    assert AlbertConfig.from_dict(theirs).extra == {}  # a config object gives its config.json content only
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        AlbertConfig.from_dict(42)
+
+
+def test_unknown_keys_keep_their_behaviour(tmp_path):
+    # config.json keys this class does not model are kept and written back, as transformers keeps them
+    data = {"model_type": "albert", "hidden_size": 8, "num_attention_heads": 2, "intermediate_size": 16,
+            "my_note": "kept"}
+    ours, theirs = AlbertConfig.from_dict(data), transformers.AlbertConfig.from_dict(data)
+    assert ours.extra == {"my_note": "kept"} and theirs.my_note == "kept"
+    assert ours.to_dict()["my_note"] == "kept"
+    # as keyword arguments they are rejected, as for any Python call
+    with pytest.raises(TypeError, match="my_note"):
+        AlbertConfig(my_note="x")
+    with pytest.raises(TypeError, match="my_note"):
+        ours.copy(my_note="x")

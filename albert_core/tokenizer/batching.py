@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from albert_core.errors import FrameworkMissingError, TokenizerError
 from albert_core.tokenizer.encoding import Encoding, RowLayout, TokenizerArgumentError
@@ -275,19 +275,39 @@ def to_tensors(encoding: Encoding, kind: str) -> Encoding:
         if key == "offset_mapping" and arr.size == 0:
             arr = arr.reshape(len(value), 0, 2)
         arrays[key] = arr
+    return framework_tensors(arrays, kind)
+
+
+def framework_tensors(arrays: Mapping[str, Any], kind: str) -> Encoding:
+    """numpy arrays as ``kind`` tensors (``"np"``, ``"pt"`` or ``"tf"``): the one place the tokenizer touches a
+    framework. Integer fields keep int64; float fields become the framework's default float (float32), as Hugging
+    Face's ``BatchEncoding`` does with Python floats.
+
+    >>> import numpy as np
+    >>> framework_tensors({"input_ids": np.array([[2, 3]])}, "np")["input_ids"].tolist()
+    [[2, 3]]
+    """
+    import numpy as np
+
+    for key, arr in arrays.items():
+        if arr.dtype.kind in "USO":
+            raise TokenizerError(f"field {key!r} holds values that cannot be made into {kind!r} tensors")
     if kind == "np":
-        return arrays
+        return Encoding(arrays)
     if kind == "pt":
         try:
             import torch
         except ImportError as exc:
             raise FrameworkMissingError("return_tensors='pt' needs PyTorch: pip install torch") from exc
-        return Encoding({k: torch.from_numpy(v) for k, v in arrays.items()})
+        return Encoding({k: torch.from_numpy(np.ascontiguousarray(v)).to(torch.get_default_dtype())
+                         if v.dtype.kind == "f" else torch.from_numpy(np.ascontiguousarray(v))
+                         for k, v in arrays.items()})
     try:
         import tensorflow as tf
     except ImportError as exc:
         raise FrameworkMissingError("return_tensors='tf' needs TensorFlow: pip install tensorflow") from exc
-    return Encoding({k: tf.constant(v) for k, v in arrays.items()})
+    return Encoding({k: tf.constant(v, dtype=tf.float32) if v.dtype.kind == "f" else tf.constant(v)
+                     for k, v in arrays.items()})
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

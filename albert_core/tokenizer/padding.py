@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from albert_core.errors import FrameworkMissingError
-from albert_core.tokenizer.batching import check_side, padding_strategy
+from albert_core.tokenizer.batching import check_side, framework_tensors, padding_strategy
 from albert_core.tokenizer.encoding import Encoding, TokenizerArgumentError
 
 #: the value each padded field is padded with (``input_ids`` gets the tokenizer's pad id)
@@ -160,25 +159,7 @@ def features_to_tensors(features: Mapping[str, Any], kind: str) -> Encoding:
                 raise TokenizerArgumentError(f"field {key!r} cannot be made into a tensor: {exc}") from None
             if arrays[key].dtype == object:
                 raise TokenizerArgumentError(f"field {key!r} holds values that cannot be made into a tensor")
-    if kind == "np":
-        return Encoding(arrays)
-    if kind == "pt":
-        try:
-            import torch
-        except ImportError as exc:
-            raise FrameworkMissingError("return_tensors='pt' needs PyTorch: pip install torch") from exc
-        out = Encoding()
-        for key, arr in arrays.items():
-            if arr.dtype.kind == "f" and key not in _INT_FIELDS:
-                out[key] = torch.tensor(features[key], dtype=torch.get_default_dtype())
-            elif arr.dtype.kind in "US":
-                raise TokenizerArgumentError(f"field {key!r} holds strings, which torch tensors cannot hold")
-            else:
-                out[key] = torch.from_numpy(np.ascontiguousarray(arr))
-        return out
-    try:
-        import tensorflow as tf
-    except ImportError as exc:
-        raise FrameworkMissingError("return_tensors='tf' needs TensorFlow: pip install tensorflow") from exc
-    return Encoding({key: tf.constant(arr) if key in _INT_FIELDS else tf.constant(features[key])
-                     for key, arr in arrays.items()})
+    for key, arr in arrays.items():
+        if arr.dtype.kind in "US":
+            raise TokenizerArgumentError(f"field {key!r} holds strings, which {kind!r} tensors cannot hold")
+    return framework_tensors(arrays, kind)

@@ -88,6 +88,15 @@ class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
         return cls(Schedule(**config))
 
 
+def _dense(gradient: Any) -> Any:
+    """A ``tf.IndexedSlices`` gradient as the dense tensor it sums to (repeated indices added); others unchanged."""
+    if type(gradient).__name__ == "IndexedSlices":  # TensorFlow's sparse gradient (Keras 3 may run on another backend)
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(gradient)
+    return gradient
+
+
 class _AdamFamily(keras.optimizers.Optimizer):
     """Adam moments without bias correction, per-variable exclusion rules, update-count schedules."""
 
@@ -119,6 +128,13 @@ class _AdamFamily(keras.optimizers.Optimizer):
                                                           exclude_from_layer_adaptation)
         # keep keys, not the variables: Keras would track variables stored here as optimizer state (and save them)
         self._names_by_key = {self._var_key(v): name for name, v in (variable_names or {}).items()}
+
+    def apply(self, grads: Any, trainable_variables: Any = None) -> Any:
+        # An embedding lookup's gradient is a tf.IndexedSlices holding one slice per occurrence of a token. The
+        # moments and global-norm clipping are defined on the summed gradient (as in PyTorch and the reference);
+        # applied slice by slice, frequent rows would get a smaller second moment and norm.
+        grads = [_dense(g) for g in grads]
+        return super().apply(grads, trainable_variables)
 
     def variable_name(self, variable: Any) -> str:
         """The name exclusion patterns are matched against: canonical if ``variable_names`` has it, else the path."""

@@ -373,3 +373,33 @@ def test_scheduler_refuses_an_optimizer_lr_that_is_not_the_peak():
     with pytest.raises(ConfigError, match="peak_lr"):
         pt_optim.WarmupPolynomialDecay(optimizer, Schedule(peak_lr=2.0, total_steps=3))
     assert DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY == ("LayerNorm", "layer_norm", "bias")
+
+
+@pytest.mark.parametrize("kind", ["lamb", "adamw"])
+def test_keras_sums_repeated_embedding_rows_before_the_update(kind):
+    """Embedding lookups give ``tf.IndexedSlices`` with one slice per occurrence of a token. The update equations
+    and global-norm clipping are defined on the summed (dense) gradient, as PyTorch and the NumPy reference see it:
+    squaring each slice before summing would shrink the second moment and the norm of frequent rows."""
+    import tensorflow as tf
+
+    grads = micro_batch_grads(UPDATES, 1, scale=3.0)
+    expected = run_numpy(kind, grads, 1.0)
+    variables = {name: keras.Variable(value, name=f"v{i}") for i, (name, value) in enumerate(initial_params().items())}
+    optimizer = (tf_optim.Lamb if kind == "lamb" else tf_optim.AdamW)(
+        tf_optim.WarmupPolynomialDecay(SCHEDULE), global_clipnorm=1.0, variable_names=variables)
+    rng = np.random.default_rng(2)
+    for (micro,) in grads:
+        applied = []
+        for name in variables:
+            dense = micro[name]
+            if dense.ndim == 2:  # every row as two slices of the same index, in shuffled order
+                part = rng.normal(size=dense.shape).astype(np.float32)
+                values = np.concatenate([part, dense - part])
+                indices = np.concatenate([np.arange(len(dense))] * 2)
+                order = rng.permutation(len(indices))
+                applied.append(tf.IndexedSlices(tf.constant(values[order]), tf.constant(indices[order]),
+                                                tf.constant(dense.shape)))
+            else:
+                applied.append(dense)
+        optimizer.apply(applied, list(variables.values()))
+    assert_params_close({name: v.numpy() for name, v in variables.items()}, expected)

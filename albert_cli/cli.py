@@ -36,7 +36,7 @@ from albert_core.errors import AlbertError
 from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.heads import Head
 
-from . import export_command, fill_mask_command, predict_command, pretrain_command, pretraining_commands
+from . import export_command, fill_mask_command, finetune_command, predict_command, pretrain_command, pretraining_commands
 from .parity import print_parity
 
 
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain_command.add_commands(sub)
     fill_mask_command.add_commands(sub)
     predict_command.register(sub)
+    finetune_command.register(sub)
     export_command.add_commands(sub)
     for command in sub.choices.values():  # ``albert convert ... --debug`` works as well as ``albert --debug convert``
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)

@@ -57,10 +57,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--to", nargs="+", default=["hf-tf", "tf1", "safetensors"])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--json", action="store_true", help="also print the results as one JSON line at the end")
     args = parser.parse_args()
+    results: dict = {}
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         tmp = Path(tmp)
         size = make_source(tmp / "src")
+        results["checkpoint_bytes"] = size
         print(f"source: {size / 1e9:.2f} GB model.safetensors (albert-xxlarge shapes, pretraining head)")
         print(f"{'target':<12} {'baseline':>10} {'peak':>10} {'growth':>10} {'growth/ckpt':>12} {'time':>7}")
         for target in args.to:
@@ -68,11 +71,15 @@ def main() -> None:
                                   capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 print(f"{target:<12} failed: {proc.stderr[-2000:]}")
+                results[target] = {"error": proc.stderr[-2000:]}
                 continue
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             growth = result["peak"] - result["baseline"]
+            results[target] = {**result, "growth": growth, "growth_over_checkpoint": growth / size}
             print(f"{target:<12} {result['baseline'] / 1e9:>9.2f}G {result['peak'] / 1e9:>9.2f}G "
                   f"{growth / 1e9:>9.2f}G {growth / size:>12.2f} {result['seconds']:>6.1f}s")
+    if args.json:
+        print(json.dumps(results))
 
 
 if __name__ == "__main__":

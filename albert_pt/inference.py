@@ -1,0 +1,792 @@
+"""A fast float32 inference path for albert_pt models on CPU, built from a loaded model's weights.
+
+:func:`optimize_for_inference` (or :meth:`FastAlbert.from_model`) reads the weights of any albert_pt model and
+returns a :class:`FastAlbert`: an object called like the model (same arguments, same output class, no autograd)
+that runs its own forward pass:
+
+* **GEMM kernel chosen by measurement.** Every linear layer can run on PyTorch's default kernel
+  (``torch.nn.functional.linear``) or on oneDNN with a weight packed once
+  (``torch.ops.mkldnn._reorder_linear_weight`` + ``torch.ops.mkldnn._linear_pointwise``, the kernel TensorFlow
+  uses). Which is faster depends on the CPU and the shape, so a :class:`GemmTuner` times both (a few calls each, round
+  robin) the first time a shape is seen, for a row count rounded up to a power of two, and keeps the winner in
+  memory and, when given a file, on disk keyed by CPU model, torch version, thread count and shape.
+* **Fused QKV projection**: the query, key and value weights are concatenated into one ``[3H, H]`` GEMM.
+* **Bias + activation fused** into the oneDNN GEMM (``gelu``, ``gelu_tanh``, ``relu``, ``tanh``) when the tuner
+  measures it faster than the GEMM followed by the activation.
+* **SDPA attention** (``torch.nn.functional.scaled_dot_product_attention``).
+* **No work on padding**: :meth:`FastAlbert.encode_batch` takes sequences of different lengths, sorts them by length,
+  packs their tokens without padding for every linear layer and pads only inside attention (one chunk of similar
+  lengths at a time); results come back in the caller's order. ``__call__(..., unpad=True)`` does the same for a
+  right-padded batch with an attention mask.
+
+The fast path computes the same function as the eager model: results agree within float32 rounding (the tests hold
+every kernel choice to 1e-5 against albert_pt's eager model and transformers' ``AlbertModel``). It is for inference
+only: no dropout, no gradients. Rebuild it after changing the model's weights (the packed copies do not follow).
+``output_attentions``, ``head_mask`` and relative position embeddings are passed to the eager model unchanged.
+
+>>> import torch
+>>> from albert_core import AlbertConfig
+>>> from albert_pt import AlbertForSequenceClassification
+>>> from albert_pt.inference import optimize_for_inference
+>>> cfg = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+...                    num_attention_heads=2, intermediate_size=32, num_labels=3)
+>>> model = AlbertForSequenceClassification(cfg).eval()
+>>> fast = optimize_for_inference(model, gemm="default")
+>>> ids = torch.tensor([[2, 5, 7, 3]])
+>>> bool(torch.allclose(fast(ids).logits, model(ids).logits, atol=1e-5))
+True
+>>> [tuple(o.logits.shape) for o in fast.encode_batch([[2, 5, 3], [2, 9, 8, 7, 3]])]
+[(3,), (3,)]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
+from albert_core.errors import InputError, UsageError
+from albert_core.heads import Head
+from albert_core.losses import flatten_choices, unflatten_choices
+from albert_core.outputs import (
+    BaseModelOutput,
+    MaskedLMOutput,
+    ModelOutput,
+    MultipleChoiceOutput,
+    QuestionAnsweringOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+from albert_core.validation import check_choice_inputs, check_id_range, check_model_inputs
+
+from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
+
+__all__ = [
+    "GEMM_BACKENDS",
+    "FastAlbert",
+    "FastLinear",
+    "GemmTuner",
+    "cpu_model_name",
+    "default_tuner",
+    "onednn_available",
+    "optimize_for_inference",
+]
+
+#: The GEMM backends a :class:`FastLinear` can run on (``gemm="auto"`` measures and picks one per shape).
+GEMM_BACKENDS = ("default", "onednn")
+
+#: activation function name (:data:`albert_core.config.ACTIVATION_FUNCTIONS` values) -> oneDNN post-op and algorithm
+_ONEDNN_POSTOPS: dict[str, tuple[str, str]] = {
+    "gelu": ("gelu", "none"),
+    "gelu_tanh": ("gelu", "tanh"),
+    "relu": ("relu", ""),
+    "tanh": ("tanh", ""),
+}
+
+
+def onednn_available() -> bool:
+    """Whether this PyTorch build can run linear layers on oneDNN with packed weights.
+
+    >>> isinstance(onednn_available(), bool)
+    True
+    """
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        w = torch.ones(2, 2)
+        packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
+        y = torch.ops.mkldnn._linear_pointwise(torch.ones(1, 2), packed, None, "none", [], "")
+        return bool(torch.equal(y, torch.full((1, 2), 2.0)))
+    except (RuntimeError, AttributeError, NotImplementedError):
+        return False
+
+
+def cpu_model_name() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (``platform.processor()`` elsewhere).
+
+    >>> isinstance(cpu_model_name(), str)
+    True
+    """
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _bucket(rows: int) -> int:
+    """``rows`` rounded up to a power of two: the row counts one measurement stands for."""
+    return 1 << max(0, rows - 1).bit_length()
+
+
+class GemmTuner:
+    """Times the candidate kernels of a linear shape once and remembers the fastest.
+
+    A decision is keyed by the row bucket (the row count rounded up to a power of two), the weight shape, the
+    activation and the candidates allowed. It is measured on random data with ``min(bucket, max_rows)`` rows: one
+    warm-up call per candidate, then round-robin calls until each candidate has ``min_reps`` samples and the
+    measurement has taken ``budget_s`` seconds (at most ``max_reps``); the candidate with the lowest median wins.
+    With ``cache_file`` the decisions are also read from and written to a JSON file, under a prefix naming the CPU
+    model, the torch version and the thread count, so a second process does not measure again.
+
+    Args:
+        cache_file: JSON file to keep decisions in across processes (``None``: memory only).
+        budget_s: the least time one measurement takes (longer when ``min_reps`` calls need it).
+        min_reps, max_reps: bounds on the timed calls per candidate.
+        max_rows: the most rows a measurement uses (rates are flat beyond a few hundred rows).
+
+    >>> tuner = GemmTuner(budget_s=0.0, min_reps=1)
+    >>> layer = FastLinear(torch.randn(8, 4), torch.zeros(8), tuner=tuner)
+    >>> layer(torch.randn(3, 4)).shape, layer.choice(3) in ("default", "onednn")
+    (torch.Size([3, 8]), True)
+    >>> list(tuner.decisions.values())[0]["rows"]
+    4
+    """
+
+    def __init__(self, cache_file: str | os.PathLike[str] | None = None, budget_s: float = 0.03,
+                 min_reps: int = 3, max_reps: int = 20, max_rows: int = 256) -> None:
+        if min_reps < 1 or max_reps < min_reps:
+            raise UsageError(f"need 1 <= min_reps <= max_reps, got min_reps={min_reps}, max_reps={max_reps}")
+        self.cache_file = None if cache_file is None else Path(cache_file)
+        self.budget_s, self.min_reps, self.max_reps, self.max_rows = budget_s, min_reps, max_reps, max_rows
+        #: every decision of this process: key -> {"choice", "rows", "median_us": {candidate: microseconds}}
+        self.decisions: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._disk: dict[str, Any] | None = None
+
+    def machine_key(self) -> str:
+        """The prefix of every disk key: CPU model, torch version and thread count."""
+        return f"{cpu_model_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+
+    def _read_disk(self) -> dict[str, Any]:
+        if self._disk is None:
+            self._disk = {}
+            if self.cache_file is not None and self.cache_file.is_file():
+                try:
+                    data = json.loads(self.cache_file.read_text(encoding="utf-8"))
+                    self._disk = data.get("decisions", {}) if isinstance(data, dict) else {}
+                except (OSError, ValueError):
+                    self._disk = {}  # a damaged cache is measured again and rewritten
+        return self._disk
+
+    def _write_disk(self) -> None:
+        if self.cache_file is None:
+            return
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"format": "albert-lite gemm decisions 1", "decisions": self._disk}, indent=1,
+                          sort_keys=True)
+        fd, tmp = tempfile.mkstemp(dir=self.cache_file.parent, prefix=".gemm-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, self.cache_file)
+
+    def choose(self, layer: FastLinear, rows: int) -> str:
+        """The fastest of ``layer.candidates`` for ``rows`` rows (measured on first use of the bucket)."""
+        if len(layer.candidates) == 1:
+            return layer.candidates[0]
+        bucket = _bucket(rows)
+        key = f"rows<={bucket} | {layer.in_features}->{layer.out_features} | act={layer.activation} | " \
+              f"{','.join(layer.candidates)}"
+        with self._lock:
+            found = self.decisions.get(key)
+            if found is None:
+                disk = self._read_disk().get(f"{self.machine_key()} | {key}")
+                if isinstance(disk, dict) and disk.get("choice") in layer.candidates:
+                    found = self.decisions[key] = disk
+            if found is None:
+                found = self.decisions[key] = self._measure(layer, min(bucket, self.max_rows))
+                if self.cache_file is not None:
+                    self._read_disk()[f"{self.machine_key()} | {key}"] = found
+                    self._write_disk()
+        return found["choice"]
+
+    def _measure(self, layer: FastLinear, rows: int) -> dict[str, Any]:
+        x = torch.randn(rows, layer.in_features, generator=torch.Generator().manual_seed(0))
+        samples: dict[str, list[float]] = {c: [] for c in layer.candidates}
+        with torch.no_grad():
+            for candidate in layer.candidates:
+                layer.run(candidate, x)  # warm-up: first-call allocations, oneDNN primitive creation
+            start = time.perf_counter()
+            for rep in range(self.max_reps):
+                for candidate in layer.candidates:
+                    t0 = time.perf_counter()
+                    layer.run(candidate, x)
+                    samples[candidate].append(time.perf_counter() - t0)
+                if rep + 1 >= self.min_reps and time.perf_counter() - start >= self.budget_s:
+                    break
+        medians = {c: statistics.median(s) * 1e6 for c, s in samples.items()}
+        return {"choice": min(medians, key=medians.__getitem__), "rows": rows,
+                "median_us": {c: round(v, 1) for c, v in medians.items()}}
+
+
+_DEFAULT_TUNER: GemmTuner | None = None
+
+
+def default_tuner() -> GemmTuner:
+    """The process-wide :class:`GemmTuner`; it keeps decisions on disk when ``ALBERT_LITE_GEMM_CACHE`` names a file.
+
+    >>> default_tuner() is default_tuner()
+    True
+    """
+    global _DEFAULT_TUNER
+    if _DEFAULT_TUNER is None:
+        _DEFAULT_TUNER = GemmTuner(cache_file=os.environ.get("ALBERT_LITE_GEMM_CACHE") or None)
+    return _DEFAULT_TUNER
+
+
+def _check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise UsageError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+class FastLinear:
+    """``activation(x @ weight.T + bias)`` on the GEMM kernel a :class:`GemmTuner` measured fastest for the shape.
+
+    Args:
+        weight: ``[out, in]`` float32 weight (copied; the model's tensor is not kept).
+        bias: ``[out]`` bias or ``None``.
+        activation: a function name of :data:`albert_core.config.ACTIVATION_FUNCTIONS` applied after the GEMM, or
+            ``None``.
+        gemm: ``"auto"`` (measure), ``"default"`` (``torch.nn.functional.linear``) or ``"onednn"`` (packed
+            weight, ``torch.ops.mkldnn._linear_pointwise``).
+        fuse: fuse the activation into the oneDNN GEMM: ``"auto"`` (measure), ``True`` or ``False``.
+        tuner: the tuner deciding among the candidates (default: :func:`default_tuner`).
+
+    The candidates are ``"default"``, ``"onednn"`` and, when the activation has a oneDNN post-op,
+    ``"onednn+act"``; ``gemm`` and ``fuse`` restrict them.
+
+    >>> w, b = torch.randn(6, 4), torch.randn(6)
+    >>> layer = FastLinear(w, b, activation="gelu", gemm="onednn", fuse=True)
+    >>> layer.candidates
+    ['onednn+act']
+    >>> x = torch.randn(5, 4)
+    >>> bool(torch.allclose(layer(x), torch.nn.functional.gelu(x @ w.T + b), atol=1e-5))
+    True
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, activation: str | None = None,
+                 gemm: str = "auto", fuse: bool | str = "auto", tuner: GemmTuner | None = None) -> None:
+        _check_choice("gemm", gemm, ("auto",) + GEMM_BACKENDS)
+        _check_choice("fuse", fuse, ("auto", True, False))
+        if activation is not None and activation not in ACTIVATION_FNS:
+            raise UsageError(f"unknown activation function {activation!r}; choose one of {sorted(ACTIVATION_FNS)}")
+        self.weight = weight.detach().to(torch.float32).contiguous().clone()
+        self.bias = None if bias is None else bias.detach().to(torch.float32).contiguous().clone()
+        self.out_features, self.in_features = self.weight.shape
+        self.activation = None if activation == "linear" else activation
+        self._act = ACTIVATION_FNS[self.activation] if self.activation else None
+        self.tuner = tuner or default_tuner()
+        onednn = gemm != "default" and onednn_available()
+        if gemm == "onednn" and not onednn:
+            raise UsageError("gemm='onednn' needs a PyTorch build with oneDNN (torch.backends.mkldnn)")
+        candidates = []
+        if gemm in ("auto", "default"):
+            candidates.append("default")
+        if onednn:
+            if fuse is not True or self.activation not in _ONEDNN_POSTOPS:
+                candidates.append("onednn")
+            if fuse is not False and self.activation in _ONEDNN_POSTOPS:
+                candidates.append("onednn+act")
+        self.candidates: list[str] = candidates
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, None) if onednn else None
+        self._choices: dict[int, str] = {}
+
+    def run(self, candidate: str, x: torch.Tensor) -> torch.Tensor:
+        """``x`` through one candidate kernel (no measurement)."""
+        if candidate == "default":
+            y = F.linear(x, self.weight, self.bias)
+        elif candidate == "onednn":
+            y = torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+        else:
+            attr, algorithm = _ONEDNN_POSTOPS[self.activation]
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, attr, [], algorithm)
+        return self._act(y) if self._act is not None else y
+
+    def choice(self, rows: int) -> str:
+        """The candidate used for ``rows`` rows (measured by the tuner on first use of the row bucket)."""
+        bucket = _bucket(rows)
+        found = self._choices.get(bucket)
+        if found is None:
+            found = self._choices[bucket] = self.tuner.choose(self, rows)
+        return found
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.numel() // self.in_features if self.in_features else 0
+        return self.run(self.choice(max(rows, 1)), x)
+
+
+class _LayerNorm:
+    def __init__(self, module: torch.nn.LayerNorm) -> None:
+        self.weight = module.weight.detach().clone()
+        self.bias = module.bias.detach().clone()
+        self.shape, self.eps = tuple(module.normalized_shape), module.eps
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, self.shape, self.weight, self.bias, self.eps)
+
+
+class _Block:
+    """One post-LN block with the fused QKV projection, SDPA and the FFN with its activation."""
+
+    def __init__(self, layer, config: AlbertConfig, act: str, **linear_args: Any) -> None:
+        att = layer.attention
+        weight = torch.cat([att.query.weight, att.key.weight, att.value.weight])
+        bias = torch.cat([att.query.bias, att.key.bias, att.value.bias])
+        self.heads, self.head_size, self.hidden = config.num_attention_heads, config.head_size, config.hidden_size
+        self.qkv = FastLinear(weight, bias, **linear_args)
+        self.dense = FastLinear(att.dense.weight, att.dense.bias, **linear_args)
+        self.ln_attention = _LayerNorm(att.LayerNorm)
+        self.ffn = FastLinear(layer.ffn.weight, layer.ffn.bias, activation=act, **linear_args)
+        self.ffn_output = FastLinear(layer.ffn_output.weight, layer.ffn_output.bias, **linear_args)
+        self.ln_output = _LayerNorm(layer.full_layer_layer_norm)
+
+    def attention(self, qkv: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """qkv ``[B, S, 3H]`` -> context ``[B, S, H]`` (mask: additive ``[B, 1, 1, S]`` or None)."""
+        b, s, _ = qkv.shape
+        q, k, v = qkv.view(b, s, 3, self.heads, self.head_size).permute(2, 0, 3, 1, 4).unbind(0)
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return context.transpose(1, 2).reshape(b, s, self.hidden)
+
+    def __call__(self, x: torch.Tensor, layout: _Layout) -> torch.Tensor:
+        context = layout.attend(self.qkv(x), self.attention)
+        a = self.ln_attention(x + self.dense(context))
+        return self.ln_output(a + self.ffn_output(self.ffn(a)))
+
+
+class _Layout:
+    """How the rows of the activations map to sequences.
+
+    Padded: activations are ``[B, S, H]`` with an additive mask. Packed: activations are ``[T, H]``, the tokens of
+    ``n`` sequences (sorted by decreasing length) back to back; attention scatters them into ``[n, L, 3H]`` (``L``
+    the longest), masks the missing keys and gathers the real rows back.
+    """
+
+    def __init__(self, mask: torch.Tensor | None = None, lengths: Sequence[int] | None = None) -> None:
+        self.mask, self.lengths, self.index = mask, lengths, None
+        if lengths is not None:
+            n, longest = len(lengths), max(lengths)
+            if any(length != longest for length in lengths):
+                self.index = torch.cat([torch.arange(length) + i * longest for i, length in enumerate(lengths)])
+                keep = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
+                self.mask = (~keep).to(torch.float32)[:, None, None, :] * torch.finfo(torch.float32).min
+            self.n, self.longest = n, longest
+
+    def attend(self, qkv: torch.Tensor, attention: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]):
+        if self.lengths is None:
+            return attention(qkv, self.mask)
+        width = qkv.shape[-1]
+        if self.index is None:  # every sequence has the same length: no padding at all
+            return attention(qkv.view(self.n, self.longest, width), None).reshape(-1, width // 3)
+        padded = qkv.new_zeros(self.n * self.longest, width).index_copy_(0, self.index, qkv)
+        context = attention(padded.view(self.n, self.longest, width), self.mask)
+        return context.reshape(-1, width // 3).index_select(0, self.index)
+
+
+class FastAlbert:
+    """The fast inference path of one albert_pt model (any head); build it with :meth:`from_model`.
+
+    Calling it takes the model's arguments and returns the model's output class (with the loss when labels are
+    given). :meth:`encode_batch` runs sequences of different lengths without computing padding.
+
+    Attributes:
+        model: the eager model the weights came from (used for the arguments the fast path does not implement).
+        head: the model's :class:`~albert_core.heads.Head`.
+        tuner: the :class:`GemmTuner` deciding every layer's kernel.
+    """
+
+    def __init__(self, model: AlbertPreTrainedModel, gemm: str = "auto", fuse: bool | str = "auto",
+                 tuner: GemmTuner | None = None) -> None:
+        if not isinstance(model, AlbertPreTrainedModel):
+            raise UsageError(f"expected an albert_pt model, got {type(model).__name__}")
+        _check_choice("gemm", gemm, ("auto",) + GEMM_BACKENDS)
+        _check_choice("fuse", fuse, ("auto", True, False))
+        self.model, self.head, self.config = model, model.head, model.config
+        self.gemm, self.fuse = gemm, fuse
+        self.tuner = tuner or default_tuner()
+        backbone = model if isinstance(model, AlbertModel) else model.albert
+        self.backbone = backbone
+        for p in model.parameters():
+            if p.device.type != "cpu" or p.dtype != torch.float32:
+                raise UsageError(f"the fast path runs float32 models on CPU; this one has a {p.dtype} parameter "
+                                 f"on {p.device}")
+        args = dict(gemm=gemm, fuse=fuse, tuner=self.tuner)
+        cfg = self.config
+        self.supported = cfg.position_embedding_type == "absolute"
+        act = ACTIVATION_FUNCTIONS[cfg.hidden_act]
+        emb = backbone.embeddings
+        self.word = emb.word_embeddings.weight.detach().clone()
+        self.position = emb.position_embeddings.weight.detach().clone()
+        self.token_type = emb.token_type_embeddings.weight.detach().clone()
+        self.ln_embeddings = _LayerNorm(emb.LayerNorm)
+        mapping = backbone.encoder.embedding_hidden_mapping_in
+        self.mapping = FastLinear(mapping.weight, mapping.bias, **args)
+        self.groups = [[_Block(layer, cfg, act, **args) for layer in group.albert_layers]
+                       for group in backbone.encoder.albert_layer_groups]
+        self.layer_groups = cfg.layer_groups()
+        self.pooler = None
+        if backbone.pooler is not None:
+            self.pooler = FastLinear(backbone.pooler.weight, backbone.pooler.bias, activation="tanh", **args)
+        self.parts: dict[str, Any] = {}
+        if self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE, Head.TOKEN_CLASSIFICATION):
+            self.parts["classifier"] = FastLinear(model.classifier.weight, model.classifier.bias, **args)
+        if self.head is Head.QUESTION_ANSWERING:
+            self.parts["qa"] = FastLinear(model.qa_outputs.weight, model.qa_outputs.bias, **args)
+        if self.head in (Head.MASKED_LM, Head.PRETRAINING):
+            pred = model.predictions
+            self.parts["mlm_dense"] = FastLinear(pred.dense.weight, pred.dense.bias, activation=act, **args)
+            self.parts["mlm_norm"] = _LayerNorm(pred.LayerNorm)
+            self.parts["decoder"] = FastLinear(emb.word_embeddings.weight, pred.bias, **args)
+        if self.head is Head.PRETRAINING:
+            sop = model.sop_classifier.classifier
+            self.parts["sop"] = FastLinear(sop.weight, sop.bias, **args)
+
+    @classmethod
+    def from_model(cls, model: AlbertPreTrainedModel, gemm: str = "auto", fuse: bool | str = "auto",
+                   tuner: GemmTuner | None = None) -> FastAlbert:
+        """The fast path of ``model`` (see :func:`optimize_for_inference` for the arguments).
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertModel
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=2,
+        ...                    num_attention_heads=2, intermediate_size=32)
+        >>> fast = FastAlbert.from_model(AlbertModel(cfg), gemm="default")
+        >>> fast.head.value, fast.mapping.candidates
+        ('base', ['default'])
+        """
+        return cls(model, gemm=gemm, fuse=fuse, tuner=tuner)
+
+    # ------------------------------------------------------------------ the shared encoder
+
+    def _embed(self, ids: torch.Tensor, types: torch.Tensor | None, positions: torch.Tensor | None,
+               embeds: torch.Tensor | None = None) -> torch.Tensor:
+        x = F.embedding(ids, self.word) if embeds is None else embeds.to(torch.float32)
+        if types is None:
+            x = x + self.token_type[0]
+        else:
+            x = x + F.embedding(types, self.token_type)
+        if positions is None:
+            x = x + self.position[: x.shape[-2]]
+        else:
+            x = x + F.embedding(positions, self.position)
+        return self.ln_embeddings(x)
+
+    def _encode(self, x: torch.Tensor, layout: _Layout, hidden: list | None = None) -> torch.Tensor:
+        x = self.mapping(x)
+        if hidden is not None:
+            hidden.append(x)
+        for group_index in self.layer_groups:
+            for block in self.groups[group_index]:
+                x = block(x, layout)
+            if hidden is not None:
+                hidden.append(x)
+        return x
+
+    def _heads(self, last: torch.Tensor, first: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The head's logits from the last hidden state (``[..., H]``) and the first tokens (``[B, H]``)."""
+        out: dict[str, torch.Tensor] = {}
+        pooled = self.pooler(first) if self.pooler is not None else None
+        if self.head is Head.BASE:
+            out["last_hidden_state"], out["pooler_output"] = last, pooled
+        elif self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE):
+            out["logits"] = self.parts["classifier"](pooled)
+        elif self.head is Head.TOKEN_CLASSIFICATION:
+            out["logits"] = self.parts["classifier"](last)
+        elif self.head is Head.QUESTION_ANSWERING:
+            logits = self.parts["qa"](last)
+            out["start_logits"], out["end_logits"] = logits[..., 0].contiguous(), logits[..., 1].contiguous()
+        if self.head in (Head.MASKED_LM, Head.PRETRAINING):
+            h = self.parts["mlm_norm"](self.parts["mlm_dense"](last))
+            out["prediction_logits" if self.head is Head.PRETRAINING else "logits"] = self.parts["decoder"](h)
+        if self.head is Head.PRETRAINING:
+            out["sop_logits"] = self.parts["sop"](pooled)
+        return out
+
+    # ------------------------------------------------------------------ the model's call signature
+
+    def __call__(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                 head_mask: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
+                 output_attentions: bool = False, output_hidden_states: bool = False, unpad: bool = False,
+                 **labels: torch.Tensor | None) -> ModelOutput:
+        """Run the model's forward pass on the fast path; arguments as the model's ``forward``.
+
+        Args:
+            unpad: for a right-padded batch (each mask row ``1 .. 1 0 .. 0``), skip the padded positions: the
+                real positions are computed as by :meth:`encode_batch` and the padded ones are returned as zeros
+                (so only the real positions equal the eager model's). Masks of another form run padded.
+
+        ``head_mask``, ``output_attentions`` and relative position embeddings go to the eager model.
+        """
+        unknown = sorted(set(labels) - set(_label_names(self.head)))
+        if unknown:
+            raise UsageError(f"unexpected argument(s) {unknown} for {type(self.model).__name__}")
+        if head_mask is not None or output_attentions or not self.supported:
+            return self.model(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                              output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                              **labels)
+        with torch.no_grad():
+            if self.head is Head.MULTIPLE_CHOICE:
+                check_choice_inputs(*(None if t is None else tuple(t.shape) for t in
+                                      (input_ids, inputs_embeds, attention_mask, token_type_ids, position_ids)))
+                num_choices = (input_ids if input_ids is not None else inputs_embeds).shape[1]
+                flat = flatten_choices({"input_ids": input_ids, "attention_mask": attention_mask,
+                                        "token_type_ids": token_type_ids, "position_ids": position_ids,
+                                        "inputs_embeds": inputs_embeds}, self.model.ops)
+                backbone, out = self._forward(**flat, output_hidden_states=output_hidden_states, unpad=unpad)
+                out["logits"] = unflatten_choices(out["logits"], num_choices, self.model.ops)
+            else:
+                backbone, out = self._forward(input_ids, attention_mask, token_type_ids, position_ids,
+                                              inputs_embeds, output_hidden_states, unpad)
+        if self.head is Head.BASE:
+            return BaseModelOutput(**out, hidden_states=backbone.hidden_states)
+        values = tuple(labels.get(name) for name in _label_names(self.head))
+        return self.model._head_output(_OUTPUT_CLASSES[self.head], backbone, values, **out)
+
+    def _forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                 inputs_embeds=None, output_hidden_states=False, unpad=False):
+        shape = lambda t: None if t is None else tuple(t.shape)  # noqa: E731
+        check_model_inputs(self.config, shape(input_ids), shape(attention_mask), shape(token_type_ids),
+                           shape(position_ids), shape(inputs_embeds), None)
+        ids, types, positions, mask = self.backbone._check_ids(input_ids, token_type_ids, position_ids,
+                                                               attention_mask)
+        if unpad and mask is not None and ids is not None and position_ids is None and not output_hidden_states:
+            lengths = _prefix_lengths(mask)
+            if lengths is not None and min(lengths) > 0:
+                return self._forward_unpadded(ids, types, lengths)
+        hidden = [] if output_hidden_states else None
+        x = self._embed(ids, types, positions, inputs_embeds)
+        last = self._encode(x, _Layout(mask=self.backbone._mask_bias(mask, x.dtype)), hidden)
+        out = self._heads(last, last[:, 0])
+        return BaseModelOutput(hidden_states=None if hidden is None else tuple(hidden)), out
+
+    def _forward_unpadded(self, ids: torch.Tensor, types: torch.Tensor | None, lengths: list[int]):
+        seqs = [ids[i, :n] for i, n in enumerate(lengths)]
+        type_seqs = None if types is None else [types[i, :n] for i, n in enumerate(lengths)]
+        results = self._run_packed(seqs, type_seqs)
+        b, s = ids.shape
+        out: dict[str, torch.Tensor] = {}
+        for key, value in results[0].items():
+            if value is None:
+                out[key] = None
+                continue
+            if not self._per_sequence(key):
+                full = value.new_zeros((b, s) + tuple(value.shape[1:]))
+                for i, r in enumerate(results):
+                    full[i, : lengths[i]] = r[key]
+            else:
+                full = torch.stack([r[key] for r in results])
+            out[key] = full
+        return BaseModelOutput(), out
+
+    # ------------------------------------------------------------------ variable-length batches
+
+    def _per_sequence(self, key: str) -> bool:
+        """Whether the output ``key`` holds one row per sequence (not one per token)."""
+        return key in ("pooler_output", "sop_logits") or (
+            key == "logits" and self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE))
+
+    def _run_packed(self, seqs: list[torch.Tensor], types: list[torch.Tensor] | None,
+                    max_tokens: int = 8192) -> list[dict[str, torch.Tensor]]:
+        """Per-sequence head outputs (without batch dimension) in the order of ``seqs``."""
+        lengths = [int(s.shape[0]) for s in seqs]
+        order = sorted(range(len(seqs)), key=lambda i: -lengths[i])
+        results: list[dict[str, torch.Tensor] | None] = [None] * len(seqs)
+        start = 0
+        while start < len(order):
+            longest = lengths[order[start]]
+            # a chunk holds at most max_tokens padded attention rows (and at least one sequence)
+            stop = min(len(order), start + max(1, max_tokens // longest))
+            chunk = order[start:stop]
+            chunk_lengths = [lengths[i] for i in chunk]
+            ids = torch.cat([seqs[i] for i in chunk])
+            typ = None if types is None else torch.cat([types[i] for i in chunk])
+            positions = torch.cat([torch.arange(n) for n in chunk_lengths])
+            x = self._embed(ids, typ, positions)
+            last = self._encode(x, _Layout(lengths=chunk_lengths))
+            offsets = [0]
+            for n in chunk_lengths:
+                offsets.append(offsets[-1] + n)
+            out = self._heads(last, last[torch.tensor(offsets[:-1])])
+            for j, i in enumerate(chunk):
+                row = {}
+                for key, value in out.items():
+                    if value is None:
+                        row[key] = None
+                    elif self._per_sequence(key):
+                        row[key] = value[j]
+                    else:
+                        row[key] = value[offsets[j]: offsets[j + 1]]
+                results[i] = row
+            start = stop
+        return results  # type: ignore[return-value]
+
+    def encode_batch(self, sequences: Sequence[Sequence[int]] | Mapping[str, Any],
+                     token_type_ids: Sequence[Sequence[int]] | None = None,
+                     max_tokens: int = 8192) -> list[ModelOutput]:
+        """Run sequences of different lengths without computing padding; one output per sequence, in order.
+
+        The sequences are sorted by length and cut into chunks of at most ``max_tokens`` padded attention rows.
+        Every linear layer runs on the chunk's real tokens only, packed back to back; attention pads each chunk to
+        its longest sequence (similar lengths, as they are sorted) and masks the padding. Each result equals the
+        eager model's output for that sequence alone (or in any padded batch) within float32 rounding.
+
+        Args:
+            sequences: token-id sequences (lists or 1-D integer tensors), or a tokenizer's output holding
+                ``input_ids`` (and ``token_type_ids``, used unless ``token_type_ids`` is given).
+            token_type_ids: one segment-id sequence per sequence (default zeros).
+            max_tokens: the most padded rows one chunk's attention holds (memory bound; at least one sequence).
+
+        Returns:
+            The head's output class per sequence, without the batch dimension: ``last_hidden_state`` ``[n, H]`` and
+            ``pooler_output`` ``[H]`` for :class:`~albert_pt.AlbertModel`; ``logits`` ``[num_labels]`` for sequence
+            classification, ``[n, num_labels]`` for token classification, ``[n, vocab_size]`` for masked LM;
+            ``start_logits`` / ``end_logits`` ``[n]`` for question answering.
+
+        Raises:
+            ~albert_core.InputError: for an empty sequence, one longer than ``max_position_embeddings``, or ids out
+                of range.
+            ~albert_core.errors.UsageError: for the multiple-choice head (use the call with ``unpad=True``).
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertForTokenClassification
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=32, num_labels=5)
+        >>> fast = optimize_for_inference(AlbertForTokenClassification(cfg), gemm="default")
+        >>> [tuple(o.logits.shape) for o in fast.encode_batch([[2, 7, 3], [2, 3], [2, 9, 9, 9, 3]])]
+        [(3, 5), (2, 5), (5, 5)]
+        """
+        if self.head is Head.MULTIPLE_CHOICE:
+            raise UsageError("encode_batch takes single sequences; call the multiple-choice model with unpad=True")
+        if not self.supported:
+            raise UsageError("encode_batch needs absolute position embeddings; this model uses "
+                             f"{self.config.position_embedding_type!r}")
+        if max_tokens < 1:
+            raise UsageError(f"max_tokens must be at least 1, got {max_tokens}")
+        if isinstance(sequences, Mapping):
+            if token_type_ids is None:
+                token_type_ids = sequences.get("token_type_ids")
+            sequences = sequences["input_ids"]
+        seqs = [_as_ids("input_ids", s, i) for i, s in enumerate(sequences)]
+        if not seqs:
+            return []
+        types = None
+        if token_type_ids is not None:
+            if len(token_type_ids) != len(seqs):
+                raise InputError(f"token_type_ids holds {len(token_type_ids)} sequences for {len(seqs)} input_ids")
+            types = [_as_ids("token_type_ids", t, i) for i, t in enumerate(token_type_ids)]
+            for i, (s, t) in enumerate(zip(seqs, types)):
+                if s.shape != t.shape:
+                    raise InputError(f"token_type_ids[{i}] has {t.shape[0]} ids for {s.shape[0]} input_ids")
+        cfg = self.config
+        for i, s in enumerate(seqs):
+            if s.shape[0] == 0:
+                raise InputError(f"input_ids[{i}] is empty")
+            if s.shape[0] > cfg.max_position_embeddings:
+                raise InputError(f"input_ids[{i}] holds {s.shape[0]} tokens, more than max_position_embeddings="
+                                 f"{cfg.max_position_embeddings}")
+        flat = torch.cat(seqs)
+        check_id_range("input_ids", int(flat.min()), int(flat.max()), cfg.vocab_size, "vocab_size")
+        if types is not None:
+            flat = torch.cat(types)
+            check_id_range("token_type_ids", int(flat.min()), int(flat.max()), cfg.type_vocab_size,
+                           "type_vocab_size")
+        with torch.no_grad():
+            rows = self._run_packed(seqs, types, max_tokens)
+        return [_OUTPUT_CLASSES[self.head](**row) for row in rows]
+
+    def gemm_choices(self) -> dict[str, dict[int, str]]:
+        """The kernel each linear layer has used so far, per row bucket (for reports).
+
+        >>> from albert_core import AlbertConfig
+        >>> from albert_pt import AlbertModel
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=32)
+        >>> fast = optimize_for_inference(AlbertModel(cfg), gemm="default")
+        >>> _ = fast(torch.tensor([[2, 5, 3]]))
+        >>> fast.gemm_choices()["group0.block0.ffn"]
+        {4: 'default'}
+        """
+        layers = {"mapping": self.mapping}
+        for g, group in enumerate(self.groups):
+            for i, block in enumerate(group):
+                for name in ("qkv", "dense", "ffn", "ffn_output"):
+                    layers[f"group{g}.block{i}.{name}"] = getattr(block, name)
+        if self.pooler is not None:
+            layers["pooler"] = self.pooler
+        layers.update({k: v for k, v in self.parts.items() if isinstance(v, FastLinear)})
+        return {name: dict(layer._choices) for name, layer in layers.items()}
+
+
+_OUTPUT_CLASSES: dict[Head, type[ModelOutput]] = {
+    Head.BASE: BaseModelOutput,
+    Head.MASKED_LM: MaskedLMOutput,
+    Head.SEQUENCE_CLASSIFICATION: SequenceClassifierOutput,
+    Head.TOKEN_CLASSIFICATION: TokenClassifierOutput,
+    Head.QUESTION_ANSWERING: QuestionAnsweringOutput,
+    Head.MULTIPLE_CHOICE: MultipleChoiceOutput,
+    Head.PRETRAINING: AlbertForPreTrainingOutput,
+}
+
+
+def _label_names(head: Head) -> tuple[str, ...]:
+    from albert_core.heads import HEADS
+
+    return tuple(HEADS[head].label_names)
+
+
+def _as_ids(name: str, values: Any, index: int) -> torch.Tensor:
+    tensor = values if isinstance(values, torch.Tensor) else torch.as_tensor(list(values), dtype=torch.long)
+    if tensor.dim() != 1:
+        raise InputError(f"{name}[{index}] must be one sequence of ids, got shape {tuple(tensor.shape)}")
+    if tensor.numel() and (tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool):
+        raise InputError(f"{name}[{index}] must hold integer ids, got {str(tensor.dtype).removeprefix('torch.')}")
+    return tensor.long()
+
+
+def _prefix_lengths(mask: torch.Tensor) -> list[int] | None:
+    """Each row's length when every mask row is ``1 .. 1 0 .. 0``; ``None`` otherwise."""
+    keep = mask.to(torch.bool)
+    lengths = keep.sum(dim=1)
+    expected = torch.arange(mask.shape[1])[None, :] < lengths[:, None]
+    return lengths.tolist() if bool(torch.equal(keep, expected)) else None
+
+
+def optimize_for_inference(model: AlbertPreTrainedModel, gemm: str = "auto", fuse: bool | str = "auto",
+                           tuner: GemmTuner | None = None) -> FastAlbert:
+    """The fast CPU float32 inference path of an albert_pt model (any head).
+
+    Args:
+        model: a loaded albert_pt model; its weights are copied (and packed for oneDNN).
+        gemm: ``"auto"`` picks each linear shape's kernel by measurement; ``"default"`` or ``"onednn"`` force one.
+        fuse: fuse the FFN activation and the pooler's tanh into the oneDNN GEMM: ``"auto"`` (measure), ``True`` or
+            ``False``.
+        tuner: the :class:`GemmTuner` to use (default: :func:`default_tuner`, shared by the process).
+
+    Raises:
+        ~albert_core.errors.UsageError: for a model that is not an albert_pt model, is not float32 on CPU, or for an
+            unknown ``gemm`` / ``fuse``.
+
+    >>> from albert_core import AlbertConfig
+    >>> from albert_pt import AlbertForQuestionAnswering
+    >>> cfg = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=1,
+    ...                    num_attention_heads=2, intermediate_size=32)
+    >>> model = AlbertForQuestionAnswering(cfg).eval()
+    >>> fast = optimize_for_inference(model)
+    >>> ids = torch.tensor([[2, 5, 7, 3], [2, 6, 3, 0]])
+    >>> mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    >>> bool(torch.allclose(fast(ids, mask).start_logits, model(ids, mask).start_logits, atol=1e-5))
+    True
+    """
+    return FastAlbert(model, gemm=gemm, fuse=fuse, tuner=tuner)

@@ -1,0 +1,683 @@
+"""Every albert-lite benchmark in one run: ``python -m benchmarks [--size base|tiny] [--quick]``.
+
+Sections (each records its own error instead of stopping the run; ``--only`` / ``--skip`` choose them):
+
+``machine``   CPU model and flags, versions, load average, the measured fp32 GEMM rate of both PyTorch backends
+              (default and oneDNN) at the model's linear shapes, and the floor (matmul FLOPs / best rate).
+``forward``   batch x seq forward on the same weights: albert_pt eager, albert_pt fast path, transformers eager and
+              SDPA, onnxruntime on transformers' graph exported with ``torch.onnx``; parity against transformers.
+``tf``        albert_tf and transformers' TF model under ``tf.function(jit_compile=True)`` (XLA) and without XLA.
+``train``     one training step (forward, backward, AdamW; masked-LM head) of albert_pt vs transformers.
+``e2e``       tokenize + classify N variable-length tiny-shakespeare passages: the fast path with unpadding, our
+              padded batches, and transformers' ``pipeline``; the predictions are compared.
+``tokenizer`` albert_core's tokenizer vs transformers' fast tokenizer and raw SentencePiece (ids checked).
+``convert``   peak memory of converting an xxlarge-sized checkpoint (only with ``--convert-memory``; slow).
+
+Timings are medians of round-robin rounds (one call of each implementation per round), so load from other processes
+hits them alike. Results go to ``benchmarks/results/<name>.json`` and ``.md`` and a plot ``<name>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "tinyshakespeare.txt"
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+SECTIONS = ("machine", "forward", "tf", "train", "e2e", "tokenizer", "convert")
+
+T0 = time.perf_counter()
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.perf_counter() - T0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# settings
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Sizes for the run: ``base`` (albert-base-v2 shapes) or ``tiny`` (the shipped default model's shapes)."""
+    quick = args.quick
+    if args.size == "base":
+        s = dict(batch=8, seq=128, iters=3 if quick else 10, warmup=1 if quick else 2, passages=64 if quick else 256,
+                 e2e_batch=32, train_batch=4 if quick else 8, train_iters=2 if quick else 5, token_lines=2000
+                 if quick else 20000, slow_lines=200 if quick else 2000)
+    else:
+        s = dict(batch=2 if quick else 8, seq=32 if quick else 128, iters=3 if quick else 20, warmup=1 if quick else 3,
+                 passages=48 if quick else 10000, e2e_batch=16 if quick else 32, train_batch=2 if quick else 8,
+                 train_iters=2 if quick else 10, token_lines=500 if quick else 20000,
+                 slow_lines=50 if quick else 2000)
+    if getattr(args, "iters", None):
+        s["train_iters"] = min(s["train_iters"], args.iters)
+    for key in ("batch", "seq", "iters", "passages", "warmup", "train_batch"):
+        value = getattr(args, key, None)
+        if value:
+            s[key] = value
+    s["size"], s["quick"], s["onnx"] = args.size, quick, "onnx" not in args.skip
+    return s
+
+
+def model_config(size: str, vocab_size: int):
+    from albert_core import AlbertConfig
+    from albert_core.filenames import DEFAULT_MODEL_DIR
+
+    if size == "base":
+        return AlbertConfig.from_preset("albert-base-v2", vocab_size=vocab_size, num_labels=2)
+    return AlbertConfig.from_pretrained(DEFAULT_MODEL_DIR).copy(vocab_size=vocab_size, num_labels=2)
+
+
+def tokenizer_dir() -> Path:
+    from albert_core.filenames import DEFAULT_MODEL_DIR
+
+    return DEFAULT_MODEL_DIR
+
+
+def round_robin(fns: dict[str, Callable[[], Any]], iters: int, warmup: int, label: str) -> dict[str, dict]:
+    """Median / min / all ms of each function, timed one call of each per round."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for r in range(warmup + iters):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            elapsed = (time.perf_counter() - t0) * 1e3
+            if r >= warmup:
+                samples[name].append(elapsed)
+        if r >= warmup:
+            log(f"{label} round {r - warmup + 1}/{iters}: " + ", ".join(f"{n} {s[-1]:.0f}" for n, s in samples.items()))
+    return {name: {"median_ms": statistics.median(s), "min_ms": min(s), "samples_ms": [round(x, 2) for x in s],
+                   "spread": (max(s) - min(s)) / statistics.median(s) if len(s) > 1 else 0.0}
+            for name, s in samples.items()}
+
+
+def matmul_flops(config, batch: int, seq: int) -> float:
+    """Matmul FLOPs of one forward of the backbone (+ pooler): the linear layers and the two attention products."""
+    t, h, e, i = batch * seq, config.hidden_size, config.embedding_size, config.intermediate_size
+    per_layer = 2 * t * h * 3 * h + 2 * t * h * h + 2 * 2 * t * h * i + 2 * 2 * batch * seq * seq * h
+    blocks = config.num_hidden_layers * config.inner_group_num
+    return 2 * t * e * h + blocks * per_layer + 2 * batch * h * h
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# sections
+
+
+def section_machine(s: dict, ctx: dict) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    from albert_pt.inference import cpu_model_name, onednn_available
+
+    flags: list[str] = []
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = line.split(":", 1)[1].split()
+                break
+    except OSError:
+        pass
+    interesting = sorted(f for f in flags if f.startswith(("avx", "amx", "fma", "sse4", "f16c")))
+    versions = {"python": platform.python_version(), "torch": torch.__version__}
+    for module in ("transformers", "tensorflow", "keras", "onnxruntime", "onnx", "numpy", "sentencepiece",
+                   "tokenizers"):
+        try:
+            versions[module] = __import__(module).__version__
+        except Exception:  # noqa: BLE001 - a missing optional library is recorded, not fatal
+            versions[module] = None
+    config = ctx["config"]
+    rows = s["batch"] * s["seq"]
+    h, e, i = config.hidden_size, config.embedding_size, config.intermediate_size
+    shapes = {"qkv": (h, 3 * h), "attention.dense": (h, h), "ffn": (h, i), "ffn_output": (i, h),
+              "embedding_mapping": (e, h)}
+    blocks = config.num_hidden_layers * config.inner_group_num
+    counts = {"qkv": blocks, "attention.dense": blocks, "ffn": blocks, "ffn_output": blocks, "embedding_mapping": 1}
+    gen = torch.Generator().manual_seed(0)
+    gemm: dict[str, dict] = {}
+    with torch.inference_mode():
+        for name, (k, n) in shapes.items():
+            x = torch.randn(rows, k, generator=gen)
+            w = torch.randn(n, k, generator=gen) * 0.02
+            b = torch.zeros(n)
+            fns = {"default": lambda x=x, w=w, b=b: F.linear(x, w, b)}
+            if onednn_available():
+                packed = torch.ops.mkldnn._reorder_linear_weight(w, rows)
+                fns["onednn"] = lambda x=x, p=packed, b=b: torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], "")
+            reps = 3 if s["quick"] else 10
+            timing = round_robin(fns, reps, 1, f"gemm {rows}x{k}x{n}")
+            flops = 2 * rows * k * n
+            gemm[name] = {"m": rows, "k": k, "n": n, "count": counts[name],
+                          **{f"{b_}_gflops": flops / (t["min_ms"] / 1e3) / 1e9 for b_, t in timing.items()},
+                          **{f"{b_}_ms": t["min_ms"] for b_, t in timing.items()}}
+    backends = ["default"] + (["onednn"] if onednn_available() else [])
+    mix: dict[str, float] = {}
+    for backend in backends:
+        flops = sum(2 * g["m"] * g["k"] * g["n"] * g["count"] for g in gemm.values())
+        ms = sum(g[f"{backend}_ms"] * g["count"] for g in gemm.values())
+        mix[backend] = flops / (ms / 1e3) / 1e9
+    best_per_shape_ms = sum(min(g[f"{b}_ms"] for b in backends) * g["count"] for g in gemm.values())
+    flops_total = matmul_flops(config, s["batch"], s["seq"])
+    best_rate = max(mix.values())
+    ctx["floor_ms"] = flops_total / (best_rate * 1e9) * 1e3
+    load = os.getloadavg()
+    return {
+        "cpu_model": cpu_model_name(), "cpu_flags": interesting, "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn": onednn_available(), "versions": versions, "load_average_start": list(load),
+        "gemm": gemm, "gemm_mix_gflops": mix, "best_gemm_gflops": best_rate,
+        "matmul_gflop_per_forward": flops_total / 1e9, "floor_ms": ctx["floor_ms"],
+        "floor_best_per_shape_linear_ms": best_per_shape_ms,
+    }
+
+
+def _save_pt(config, head, directory: Path, seed: int = 0):
+    import torch
+
+    from albert_pt import MODEL_CLASSES
+
+    torch.manual_seed(seed)
+    model = MODEL_CLASSES[head](config).eval()
+    model.save_pretrained(directory)
+    return model
+
+
+def section_forward(s: dict, ctx: dict) -> dict:
+    import torch
+    import transformers
+
+    from albert_core import Head
+    from albert_pt.inference import optimize_for_inference
+
+    transformers.logging.set_verbosity_error()
+    config, work = ctx["config"], ctx["work"]
+    directory = work / "base"
+    ours = _save_pt(config, Head.BASE, directory)
+    fast = optimize_for_inference(ours)
+    fast_default = optimize_for_inference(ours, gemm="default")
+    hf_eager = transformers.AlbertModel.from_pretrained(directory, attn_implementation="eager").eval()
+    hf_sdpa = transformers.AlbertModel.from_pretrained(directory, attn_implementation="sdpa").eval()
+    b, n = s["batch"], s["seq"]
+    gen = torch.Generator().manual_seed(0)
+    inputs = {"input_ids": torch.randint(5, config.vocab_size, (b, n), generator=gen),
+              "attention_mask": torch.ones(b, n, dtype=torch.long),
+              "token_type_ids": torch.zeros(b, n, dtype=torch.long)}
+    fns: dict[str, Callable[[], Any]] = {
+        "albert_pt eager": lambda: ours(**inputs).last_hidden_state,
+        "albert_pt fast (auto GEMM)": lambda: fast(**inputs).last_hidden_state,
+        "albert_pt fast (default GEMM)": lambda: fast_default(**inputs).last_hidden_state,
+        "transformers eager": lambda: hf_eager(**inputs).last_hidden_state,
+        "transformers sdpa": lambda: hf_sdpa(**inputs).last_hidden_state,
+    }
+    notes = {}
+    try:
+        if not s["onnx"]:
+            raise RuntimeError("skipped (--skip onnx)")
+        import numpy as np
+        import onnxruntime as ort
+
+        onnx_path = work / "hf_albert.onnx"
+        log("exporting transformers' AlbertModel with torch.onnx")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            try:
+                torch.onnx.export(hf_eager, (), str(onnx_path), kwargs=dict(inputs), dynamo=True,
+                                  input_names=list(inputs), output_names=["last_hidden_state", "pooler_output"],
+                                  verbose=False)
+                notes["onnx_exporter"] = "torch.onnx.export(dynamo=True)"
+            except Exception as exc:  # noqa: BLE001 - fall back to the TorchScript exporter
+                notes["onnx_dynamo_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+                torch.onnx.export(hf_eager, (inputs["input_ids"], inputs["attention_mask"],
+                                             inputs["token_type_ids"]), str(onnx_path), dynamo=False,
+                                  input_names=list(inputs), output_names=["last_hidden_state", "pooler_output"])
+                notes["onnx_exporter"] = "torch.onnx.export(dynamo=False)"
+            notes["onnx_export_s"] = time.perf_counter() - t0
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        feed = {k: v.numpy() for k, v in inputs.items() if k in names}
+        fns["onnxruntime (transformers graph)"] = lambda: torch.from_numpy(session.run(None, feed)[0])
+    except Exception as exc:  # noqa: BLE001
+        notes["onnx_error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
+        log(f"onnxruntime skipped: {notes['onnx_error']}")
+    with torch.inference_mode():
+        reference = hf_eager(**inputs).last_hidden_state
+        parity = {name: float((fn() - reference).abs().max()) for name, fn in fns.items()}
+        log("parity vs transformers eager: " + ", ".join(f"{k} {v:.1e}" for k, v in parity.items()))
+        timing = round_robin(fns, s["iters"], s["warmup"], "forward")
+    floor = ctx.get("floor_ms")
+    ref_ms = timing["transformers eager"]["median_ms"]
+    rows = {}
+    for name, t in timing.items():
+        rows[name] = {**t, "max_abs_diff_vs_transformers": parity[name], "speedup_vs_transformers_eager":
+                      ref_ms / t["median_ms"], "x_floor": (t["median_ms"] / floor) if floor else None,
+                      "tokens_per_s": b * n / (t["median_ms"] / 1e3)}
+    return {"batch": b, "seq": n, "rows": rows, "floor_ms": floor, "notes": notes,
+            "fast_gemm_choices": {k: v for k, v in fast.gemm_choices().items() if "block0" in k or "group" not in k},
+            "tuner_decisions": fast.tuner.decisions}
+
+
+def section_tf(s: dict, ctx: dict) -> dict:
+    import numpy as np
+    import tensorflow as tf
+    import transformers
+
+    from albert_core import Head
+    from albert_tf import TFAlbertModel
+
+    transformers.logging.set_verbosity_error()
+    config, work = ctx["config"], ctx["work"]
+    directory = work / "base"
+    if not (directory / "model.safetensors").is_file():
+        _save_pt(config, Head.BASE, directory)
+    ours = TFAlbertModel.from_pretrained(directory)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = transformers.TFAlbertModel.from_pretrained(directory, from_pt=True)
+    rng = np.random.default_rng(0)
+    b, n = s["batch"], s["seq"]
+    ids = tf.constant(rng.integers(5, config.vocab_size, size=(b, n)), tf.int32)
+    mask, types = tf.ones_like(ids), tf.zeros_like(ids)
+
+    def ours_fn(i, m, t):
+        return ours(input_ids=i, attention_mask=m, token_type_ids=t).last_hidden_state
+
+    def ref_fn(i, m, t):
+        return reference(input_ids=i, attention_mask=m, token_type_ids=t, training=False).last_hidden_state
+
+    fns, outputs = {}, {}
+    for jit in (True, False):
+        for name, fn in (("albert_tf", ours_fn), ("transformers TF", ref_fn)):
+            label = f"{name} {'XLA' if jit else 'tf.function'}"
+            compiled = tf.function(fn, jit_compile=jit)
+            log(f"compiling {label}")
+            outputs[label] = compiled(ids, mask, types).numpy()
+            fns[label] = lambda c=compiled: c(ids, mask, types).numpy()
+    timing = round_robin(fns, s["iters"], s["warmup"], "tf")
+    floor = ctx.get("floor_ms")
+    rows = {}
+    for name, t in timing.items():
+        other = name.replace("albert_tf", "transformers TF") if name.startswith("albert_tf") else name
+        rows[name] = {**t, "max_abs_diff_vs_transformers_tf": float(np.abs(outputs[name] - outputs[other]).max()),
+                      "x_floor": t["median_ms"] / floor if floor else None,
+                      "ratio_vs_transformers_tf": t["median_ms"] / timing[other]["median_ms"]}
+    return {"batch": b, "seq": n, "rows": rows, "tf_threads": [tf.config.threading.get_intra_op_parallelism_threads(),
+                                                               tf.config.threading.get_inter_op_parallelism_threads()]}
+
+
+def section_train(s: dict, ctx: dict) -> dict:
+    import torch
+    import transformers
+
+    from albert_core import Head
+    from albert_pt import AlbertForMaskedLM
+
+    transformers.logging.set_verbosity_error()
+    config, work = ctx["config"], ctx["work"]
+    directory = work / "mlm"
+    _save_pt(config, Head.MASKED_LM, directory)
+    ours = AlbertForMaskedLM.from_pretrained(directory).train()
+    theirs = transformers.AlbertForMaskedLM.from_pretrained(directory, attn_implementation="sdpa").train()
+    b, n = s["train_batch"], s["seq"]
+    gen = torch.Generator().manual_seed(1)
+    ids = torch.randint(5, config.vocab_size, (b, n), generator=gen)
+    labels = torch.full_like(ids, -100)
+    chosen = torch.rand(b, n, generator=gen) < 0.15
+    labels[chosen] = ids[chosen]
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids),
+             "labels": labels}
+    optims = {"albert_pt": torch.optim.AdamW(ours.parameters(), lr=1e-5),
+              "transformers": torch.optim.AdamW(theirs.parameters(), lr=1e-5)}
+    losses: dict[str, list[float]] = {"albert_pt": [], "transformers": []}
+
+    def step(name, model):
+        def run():
+            optims[name].zero_grad(set_to_none=True)
+            loss = model(**batch).loss
+            loss.backward()
+            optims[name].step()
+            losses[name].append(float(loss.detach()))
+        return run
+
+    timing = round_robin({"albert_pt": step("albert_pt", ours), "transformers": step("transformers", theirs)},
+                         s["train_iters"], 1, "train")
+    return {"batch": b, "seq": n, "rows": timing, "first_loss": {k: v[0] for k, v in losses.items()},
+            "speedup_vs_transformers": timing["transformers"]["median_ms"] / timing["albert_pt"]["median_ms"],
+            "note": "dropout as configured (0.0 in albert-base-v2's preset), torch.optim.AdamW for both"}
+
+
+def passages(count: int, seed: int = 0) -> list[str]:
+    """``count`` passages of 1 to 8 consecutive non-empty tiny-shakespeare lines (variable lengths)."""
+    import random
+
+    lines = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        start = rng.randrange(len(lines) - 8)
+        out.append(" ".join(lines[start: start + rng.randint(1, 8)]))
+    return out
+
+
+def section_e2e(s: dict, ctx: dict) -> dict:
+    import numpy as np
+    import torch
+    import transformers
+
+    from albert_core import AlbertTokenizer, Head
+    from albert_pt import AlbertForSequenceClassification
+    from albert_pt.inference import optimize_for_inference
+
+    transformers.logging.set_verbosity_error()
+    config, work = ctx["config"], ctx["work"]
+    directory = work / "cls"
+    _save_pt(config, Head.SEQUENCE_CLASSIFICATION, directory)
+    tok_dir = tokenizer_dir()
+    ours_tok = AlbertTokenizer.from_pretrained(tok_dir)
+    for name in ("spiece.model", "tokenizer_config.json", "special_tokens_map.json"):
+        if (tok_dir / name).is_file():
+            (directory / name).write_bytes((tok_dir / name).read_bytes())
+    model = AlbertForSequenceClassification.from_pretrained(directory)
+    fast = optimize_for_inference(model)
+    hf_model = transformers.AlbertForSequenceClassification.from_pretrained(directory,
+                                                                            attn_implementation="sdpa").eval()
+    hf_tok = transformers.AlbertTokenizerFast.from_pretrained(directory)
+    texts = passages(s["passages"])
+    max_len, bs = min(128, config.max_position_embeddings), s["e2e_batch"]
+    lengths = [len(x) for x in ours_tok(texts, truncation=True, max_length=max_len)["input_ids"]]
+
+    def run_fast():
+        enc = ours_tok(texts, truncation=True, max_length=max_len)
+        return torch.stack([o.logits for o in fast.encode_batch(enc)]).argmax(-1).tolist()
+
+    def run_padded():
+        preds = []
+        with torch.inference_mode():
+            for i in range(0, len(texts), bs):
+                enc = ours_tok(texts[i: i + bs], truncation=True, max_length=max_len, padding=True,
+                               return_tensors="pt")
+                preds += model(**enc).logits.argmax(-1).tolist()
+        return preds
+
+    pipe = transformers.pipeline("text-classification", model=hf_model, tokenizer=hf_tok, device=-1)
+
+    def run_pipeline():
+        out = pipe(texts, batch_size=bs, truncation=True, max_length=max_len)
+        return [hf_model.config.label2id[o["label"]] for o in out]
+
+    results: dict[str, list[int]] = {}
+
+    def keep(name, fn):
+        def run():
+            results[name] = fn()
+        return run
+
+    fns = {"albert_pt fast + unpadding": keep("fast", run_fast), "albert_pt padded batches": keep("padded", run_padded),
+           "transformers pipeline": keep("pipeline", run_pipeline)}
+    # one untimed round first: the fast path measures its kernels there for the job's row counts
+    timing = round_robin(fns, 1 if s["quick"] else 2, 1, "e2e")
+    agree = {k: float(np.mean(np.array(v) == np.array(results["pipeline"]))) for k, v in results.items()}
+    ref = timing["transformers pipeline"]["median_ms"]
+    pad = timing["albert_pt padded batches"]["median_ms"]
+    rows = {name: {**t, "passages_per_s": len(texts) / (t["median_ms"] / 1e3), "speedup_vs_pipeline":
+                   ref / t["median_ms"], "speedup_vs_our_padded": pad / t["median_ms"]} for name, t in timing.items()}
+    padded_tokens = sum(max(lengths[i: i + bs]) * len(lengths[i: i + bs]) for i in range(0, len(lengths), bs))
+    return {"passages": len(texts), "batch_size": bs, "max_length": max_len, "real_tokens": sum(lengths),
+            "padded_tokens_in_order": padded_tokens, "mean_length": statistics.mean(lengths),
+            "max_length_seen": max(lengths), "rows": rows, "prediction_agreement_with_pipeline": agree}
+
+
+def section_tokenizer(s: dict, ctx: dict) -> dict:
+    import sentencepiece as spm
+    import transformers
+
+    from albert_core import AlbertTokenizer
+
+    transformers.logging.set_verbosity_error()
+    tok_dir = tokenizer_dir()
+    lines = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = (lines * (s["token_lines"] // len(lines) + 1))[: s["token_lines"]]
+    ours = AlbertTokenizer.from_pretrained(tok_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slow = transformers.AlbertTokenizer(str(tok_dir / "spiece.model"))
+        with tempfile.TemporaryDirectory() as tmp:
+            slow.save_pretrained(tmp)
+            fast = transformers.AlbertTokenizerFast.from_pretrained(tmp)
+    raw = spm.SentencePieceProcessor(model_file=str(tok_dir / "spiece.model"))
+    check = texts[: s["slow_lines"]]
+    ref_ids = [slow.encode(t) for t in check]
+    equal = {"albert_core": sum(a == b for a, b in zip(ours(check)["input_ids"], ref_ids)),
+             "transformers fast": sum(a == b for a, b in zip(fast(check)["input_ids"], ref_ids))}
+    batch = 1000
+
+    def over(fn):
+        def run():
+            for i in range(0, len(texts), batch):
+                fn(texts[i: i + batch])
+        return run
+
+    fns = {"albert_core": over(lambda b: ours(b)), "transformers fast": over(lambda b: fast(b)),
+           "raw SentencePiece (encode, no specials)": over(lambda b: raw.encode(b))}
+    timing = round_robin(fns, 2 if s["quick"] else 3, 1, "tokenizer")
+    ref = timing["transformers fast"]["median_ms"]
+    rows = {n: {**t, "texts_per_s": len(texts) / (t["median_ms"] / 1e3), "speedup_vs_transformers_fast":
+                ref / t["median_ms"]} for n, t in timing.items()}
+    return {"texts": len(texts), "batch": batch, "ids_equal_to_slow_reference": equal, "checked": len(check),
+            "rows": rows}
+
+
+def section_convert(s: dict, ctx: dict) -> dict:
+    script = ROOT / "benchmarks" / "bench_convert_memory.py"
+    proc = subprocess.run([sys.executable, str(script), "--to", "safetensors", "hf-tf", "--json"],
+                          capture_output=True, text=True, check=False, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+SECTION_FNS = {"machine": section_machine, "forward": section_forward, "tf": section_tf, "train": section_train,
+               "e2e": section_e2e, "tokenizer": section_tokenizer, "convert": section_convert}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# reports
+
+
+def markdown(result: dict) -> str:
+    m = result.get("machine", {})
+    out = [f"# albert-lite benchmarks: {result['name']}", "",
+           f"Run {result['started']} ({result['settings']['size']} size{', quick' if result['settings']['quick'] else ''}),"
+           f" {result['elapsed_s']:.0f} s. Load average at the start {result['load_average_start']}, at the end "
+           f"{result['load_average_end']} (a load above the CPU count means other processes shared the cores).", ""]
+    if m and "error" not in m:
+        out += [f"**Machine**: {m['cpu_model']}, {m['cpus']} CPUs, torch threads {m['torch_threads']}, "
+                f"capability {m['cpu_capability']}, flags {' '.join(m['cpu_flags'])}.", "",
+                "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".", "",
+                "| GEMM shape (m x k x n) | default GFLOP/s | oneDNN GFLOP/s |", "|---|---:|---:|"]
+        for name, g in m["gemm"].items():
+            out.append(f"| {name} {g['m']}x{g['k']}x{g['n']} | {g['default_gflops']:.1f} | "
+                       f"{g.get('onednn_gflops', float('nan')):.1f} |")
+        out += ["", f"Model mix: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in m["gemm_mix_gflops"].items())
+                + f"; {m['matmul_gflop_per_forward']:.1f} GFLOP per forward; **floor {m['floor_ms']:.1f} ms**.", ""]
+
+    def table(title, rows, cols):
+        lines = [f"## {title}", "", "| implementation | " + " | ".join(c[0] for c in cols) + " |",
+                 "|---|" + "---:|" * len(cols)]
+        for name, row in rows.items():
+            cells = []
+            for _, key, fmt in cols:
+                value = row.get(key)
+                cells.append("" if value is None else format(value, fmt))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        return lines + [""]
+
+    for key, title, cols in (
+        ("forward", "Forward (fp32)", [("median ms", "median_ms", ".1f"), ("spread", "spread", ".0%"),
+                                        ("vs transformers eager", "speedup_vs_transformers_eager", ".2f"),
+                                        ("x floor", "x_floor", ".2f"),
+                                        ("max abs diff", "max_abs_diff_vs_transformers", ".1e")]),
+        ("tf", "TensorFlow", [("median ms", "median_ms", ".1f"), ("spread", "spread", ".0%"),
+                              ("time / transformers TF", "ratio_vs_transformers_tf", ".2f"),
+                              ("x floor", "x_floor", ".2f"),
+                              ("max abs diff", "max_abs_diff_vs_transformers_tf", ".1e")]),
+        ("train", "Training step (MLM, AdamW)", [("median ms", "median_ms", ".1f"), ("spread", "spread", ".0%")]),
+        ("e2e", "End to end: tokenize + classify", [("median ms", "median_ms", ".0f"),
+                                                    ("passages/s", "passages_per_s", ".1f"),
+                                                    ("vs pipeline", "speedup_vs_pipeline", ".2f"),
+                                                    ("vs our padded", "speedup_vs_our_padded", ".2f")]),
+        ("tokenizer", "Tokenizer", [("median ms", "median_ms", ".0f"), ("texts/s", "texts_per_s", ",.0f"),
+                                    ("vs transformers fast", "speedup_vs_transformers_fast", ".2f")]),
+    ):
+        section = result.get(key)
+        if not section:
+            continue
+        if "error" in section:
+            out += [f"## {key}", "", f"failed: `{section['error'].splitlines()[-1]}`", ""]
+            continue
+        extra = ""
+        if key in ("forward", "tf"):
+            extra = f" (batch {section['batch']} x seq {section['seq']})"
+        out += table(title + extra, section["rows"], cols)
+        if key == "train":
+            out += [f"albert_pt / transformers speed-up: {section['speedup_vs_transformers']:.2f}x; first losses "
+                    f"{section['first_loss']}.", ""]
+        if key == "e2e":
+            out += [f"{section['passages']} passages, mean {section['mean_length']:.1f} tokens (max "
+                    f"{section['max_length_seen']}); {section['real_tokens']} real tokens vs "
+                    f"{section['padded_tokens_in_order']} in padded batches of {section['batch_size']}. Prediction "
+                    f"agreement with the pipeline: {section['prediction_agreement_with_pipeline']}.", ""]
+        if key == "tokenizer":
+            out += [f"Ids equal to transformers' slow tokenizer on {section['checked']} lines: "
+                    f"{section['ids_equal_to_slow_reference']}.", ""]
+        if key == "forward" and section.get("notes"):
+            out += [f"Notes: {section['notes']}", ""]
+    if result.get("convert") and "error" not in result["convert"]:
+        out += ["## Converting an xxlarge checkpoint", "", "```", json.dumps(result["convert"], indent=1), "```", ""]
+    return "\n".join(out)
+
+
+def plot(result: dict, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    panels = [(k, result[k]) for k in ("forward", "tf", "train", "e2e", "tokenizer")
+              if isinstance(result.get(k), dict) and "rows" in result[k]]
+    if not panels:
+        return False
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.2 + 1.1 * sum(len(p["rows"]) for _, p in panels) / 2),
+                             squeeze=False)
+    for ax, (key, section) in zip(axes[:, 0], panels):
+        names = list(section["rows"])
+        values = [section["rows"][n]["median_ms"] for n in names]
+        ax.barh(names, values, color="tab:blue")
+        if key == "forward" and section.get("floor_ms"):
+            ax.axvline(section["floor_ms"], color="tab:red", linestyle="--", label="floor (FLOPs / best GEMM)")
+            ax.legend(loc="lower right", fontsize=7)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("ms (median, lower is better)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=("base", "tiny"), default="base",
+                        help="albert-base-v2 shapes or the shipped tiny model's shapes")
+    parser.add_argument("--quick", action="store_true", help="few rounds and small inputs (a smoke run)")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    parser.add_argument("--skip", nargs="+", choices=SECTIONS + ("onnx",), default=[],
+                        help="skip these sections (onnx: the onnxruntime row of the forward section)")
+    parser.add_argument("--convert-memory", action="store_true", help="add the (slow) xxlarge conversion section")
+    parser.add_argument("--batch", type=int, help="forward batch size")
+    parser.add_argument("--seq", type=int, help="forward sequence length")
+    parser.add_argument("--iters", type=int, help="timed rounds (also caps the training rounds)")
+    parser.add_argument("--warmup", type=int, help="untimed rounds before the forward timings")
+    parser.add_argument("--train-batch", type=int, help="batch size of the training step")
+    parser.add_argument("--passages", type=int, help="passages in the end-to-end job")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads")
+    parser.add_argument("--name", help="results file name (default: the size, plus -quick)")
+    parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    s = settings(args)
+    sections = list(args.only or [x for x in SECTIONS if x != "convert" or args.convert_memory])
+    if "machine" not in sections and any(x in sections for x in ("forward", "tf")):
+        sections.insert(0, "machine")  # the floor needs the GEMM rates
+    sections = [x for x in sections if x not in args.skip]
+    if not sections:
+        raise SystemExit("nothing to run: every section was skipped")
+    name = args.name or (args.size + ("-quick" if args.quick else ""))
+    if "tf" not in sections:
+        os.environ.setdefault("USE_TF", "0")  # transformers then skips importing TensorFlow
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from albert_core import AlbertTokenizer
+
+    vocab = AlbertTokenizer.from_pretrained(tokenizer_dir()).vocab_size
+    result: dict[str, Any] = {"name": name, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                              "settings": s, "sections": sections,
+                              "load_average_start": [round(x, 2) for x in os.getloadavg()]}
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = {"config": model_config(args.size, vocab), "work": Path(tmp)}
+        result["config"] = ctx["config"].to_dict()
+        for section in sections:
+            log(f"section {section}")
+            t0 = time.perf_counter()
+            try:
+                result[section] = SECTION_FNS[section](s, ctx)
+            except Exception as exc:  # noqa: BLE001 - one failing section must not lose the others
+                result[section] = {"error": "".join(traceback.format_exception(exc))[-3000:]}
+                log(f"section {section} failed: {type(exc).__name__}: {exc}")
+            result[section]["seconds"] = time.perf_counter() - t0
+    result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["elapsed_s"] = time.perf_counter() - T0
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    json_path = args.output_dir / f"{name}.json"
+    json_path.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    text = markdown(result)
+    (args.output_dir / f"{name}.md").write_text(text, encoding="utf-8")
+    plotted = plot(result, args.output_dir / f"{name}.png")
+    print(text)
+    log(f"wrote {json_path}, {name}.md" + (f", {name}.png" if plotted else ""))
+    return result

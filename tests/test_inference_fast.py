@@ -1,0 +1,338 @@
+"""albert_pt.inference (the fast CPU path) against albert_pt's eager model and transformers on the same weights.
+
+Every GEMM path is forced in turn (PyTorch's default kernel, oneDNN with and without the fused activation, and the
+measured choice), whatever this machine would pick; each must agree with both references within 1e-5. The
+variable-length API is checked sequence by sequence against the eager model run on a padded batch.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from albert_core import Head, InputError
+from albert_core.errors import UsageError
+from albert_pt import MODEL_CLASSES
+from albert_pt.inference import FastAlbert, FastLinear, GemmTuner, onednn_available, optimize_for_inference
+from factory import config_for, make_batch
+from oracles import hf_model, main_keys
+
+ATOL = 1e-5
+#: (gemm, fuse) settings: every kernel combination, whatever the tuner would pick here
+PATHS = [("default", False), ("onednn", False), ("onednn", True), ("auto", "auto")]
+PATH_IDS = ["default", "onednn", "onednn_fused", "auto"]
+HEADS = [Head.BASE, Head.SEQUENCE_CLASSIFICATION, Head.TOKEN_CLASSIFICATION, Head.QUESTION_ANSWERING,
+         Head.MASKED_LM, Head.PRETRAINING, Head.MULTIPLE_CHOICE]
+CONFIGS = ["default", "groups2_inner2", "gelu_exact", "silu"]  # silu: an activation oneDNN does not fuse
+
+needs_onednn = pytest.mark.skipif(not onednn_available(), reason="this torch build has no oneDNN linear")
+
+_CACHE: dict = {}
+
+
+def models(name: str, head: Head, tmp_path_factory):
+    """(ours eager, transformers eager) on the same random weights, built once per module."""
+    key = (name, head)
+    if key not in _CACHE:
+        config = config_for(head, name)
+        ref = hf_model(config, head)
+        path = tmp_path_factory.mktemp("ckpt")
+        ref.save_pretrained(path)
+        ours = MODEL_CLASSES[head].from_pretrained(path, strict=True)
+        _CACHE[key] = (config, ours, ref)
+    return _CACHE[key]
+
+
+def max_diff(a, b) -> float:
+    return float((a.detach().float() - b.detach().float()).abs().max())
+
+
+def tuner() -> GemmTuner:
+    return GemmTuner(budget_s=0.0, min_reps=1, max_reps=2)  # the choice itself is not under test here
+
+
+def fast_for(model, gemm, fuse):
+    if gemm == "onednn" and not onednn_available():
+        pytest.skip("this torch build has no oneDNN linear")
+    return optimize_for_inference(model, gemm=gemm, fuse=fuse, tuner=tuner())
+
+
+@pytest.mark.parametrize("gemm,fuse", PATHS, ids=PATH_IDS)
+@pytest.mark.parametrize("head", HEADS, ids=[h.value for h in HEADS])
+def test_every_path_matches_eager_and_transformers(head, gemm, fuse, tmp_path_factory):
+    for name in CONFIGS if head is Head.BASE else ["groups2_inner2"]:
+        config, ours, ref = models(name, head, tmp_path_factory)
+        fast = fast_for(ours, gemm, fuse)
+        inputs = make_batch("pt", config, head)  # row 1 padded: the mask is real
+        with torch.no_grad():
+            got, eager, oracle = fast(**inputs), ours(**inputs), ref(**inputs)
+        assert type(got) is type(eager)
+        for key in main_keys(head):
+            assert got[key].shape == eager[key].shape, key
+            assert max_diff(got[key], eager[key]) < ATOL, (name, key, max_diff(got[key], eager[key]))
+            assert max_diff(got[key], oracle[key]) < ATOL, (name, key, max_diff(got[key], oracle[key]))
+        if gemm != "auto":  # the forced kernel is the one that ran
+            used = {c for layer in fast.gemm_choices().values() for c in layer.values()}
+            assert used and all(c.startswith(gemm) for c in used), used
+            if gemm == "onednn" and config.hidden_act != "silu":
+                assert ("onednn+act" in used) == fuse
+
+
+@pytest.mark.parametrize("gemm,fuse", PATHS, ids=PATH_IDS)
+def test_hidden_states_and_losses_match(gemm, fuse, tmp_path_factory):
+    config, ours, ref = models("groups2_inner2", Head.TOKEN_CLASSIFICATION, tmp_path_factory)
+    fast = fast_for(ours, gemm, fuse)
+    batch = make_batch("pt", config, Head.TOKEN_CLASSIFICATION, labels=True)
+    with torch.no_grad():
+        got = fast(**batch, output_hidden_states=True)
+        oracle = ref(**batch, output_hidden_states=True)
+    assert abs(float(got.loss) - float(oracle.loss)) < ATOL
+    assert len(got.hidden_states) == len(oracle.hidden_states) == config.num_hidden_layers + 1
+    for mine, theirs in zip(got.hidden_states, oracle.hidden_states):
+        assert max_diff(mine, theirs) < ATOL
+
+
+def test_unsupported_arguments_go_to_the_eager_model(tmp_path_factory):
+    config, ours, ref = models("default", Head.BASE, tmp_path_factory)
+    fast = fast_for(ours, "default", False)
+    inputs = make_batch("pt", config, Head.BASE)
+    with torch.no_grad():
+        got = fast(**inputs, output_attentions=True, head_mask=torch.tensor([1.0, 0.0, 0.5, 1.0]))
+        oracle = ref(**inputs, output_attentions=True, head_mask=torch.tensor([1.0, 0.0, 0.5, 1.0]))
+    assert len(got.attentions) == config.num_hidden_layers
+    assert max_diff(got.last_hidden_state, oracle.last_hidden_state) < ATOL
+    rel = config_for(Head.BASE, "relative_key")
+    model = MODEL_CLASSES[Head.BASE](rel).eval()
+    fast = fast_for(model, "default", False)
+    with torch.no_grad():
+        assert max_diff(fast(**make_batch("pt", rel, Head.BASE)).last_hidden_state,
+                        model(**make_batch("pt", rel, Head.BASE)).last_hidden_state) == 0
+    with pytest.raises(UsageError, match="absolute"):
+        fast.encode_batch([[2, 3]])
+    with pytest.raises(UsageError, match="unexpected"):
+        fast_for(ours, "default", False)(**inputs, labels=torch.tensor([0, 1]))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# no work on padding
+
+
+def random_sequences(config, count: int, seed: int, max_len: int | None = None):
+    rng = np.random.default_rng(seed)
+    max_len = max_len or config.max_position_embeddings
+    lengths = rng.integers(1, max_len + 1, size=count)
+    lengths[0] = max_len  # the longest possible sequence is in the batch
+    ids = [rng.integers(4, config.vocab_size, size=n).tolist() for n in lengths]
+    types = [(np.arange(n) >= n // 2).astype(int).tolist() for n in lengths]
+    return ids, types
+
+
+def padded_eager(model, ids, types):
+    """The eager model on one right-padded batch of every sequence (the reference the unpadded path must match)."""
+    longest = max(map(len, ids))
+    batch = torch.zeros(len(ids), longest, dtype=torch.long)
+    tt = torch.zeros_like(batch)
+    mask = torch.zeros_like(batch)
+    for i, (s, t) in enumerate(zip(ids, types)):
+        batch[i, : len(s)], tt[i, : len(s)], mask[i, : len(s)] = torch.tensor(s), torch.tensor(t), 1
+    with torch.no_grad():
+        return model(input_ids=batch, attention_mask=mask, token_type_ids=tt), (batch, mask, tt)
+
+
+PER_SEQUENCE = {"pooler_output", "sop_logits"}
+
+
+# the packing logic does not depend on the kernel: every path on the backbone, one path on every head
+ENCODE_CASES = [(Head.BASE, g, f) for g, f in PATHS] + [(h, "onednn", True) for h in HEADS[1:-1]]
+
+
+@pytest.mark.parametrize("head,gemm,fuse", ENCODE_CASES,
+                         ids=[f"{h.value}-{g}-{f}" for h, g, f in ENCODE_CASES])
+def test_encode_batch_matches_the_padded_eager_model(head, gemm, fuse, tmp_path_factory):
+    config, ours, _ = models("groups2_inner2", head, tmp_path_factory)
+    fast = fast_for(ours, gemm, fuse)
+    ids, types = random_sequences(config, 13, seed=hash(head.value) % 1000)
+    reference, _ = padded_eager(ours, ids, types)
+    # a small max_tokens cuts the job into several chunks of different widths
+    results = fast.encode_batch(ids, token_type_ids=types, max_tokens=150)
+    assert len(results) == len(ids)
+    keys = main_keys(head) + (["pooler_output"] if head is Head.BASE else [])
+    for i, (seq, row) in enumerate(zip(ids, results)):
+        for key in keys:
+            expected = reference[key][i]
+            per_sequence = key in PER_SEQUENCE or (key == "logits" and head is Head.SEQUENCE_CLASSIFICATION)
+            if not per_sequence:
+                expected = expected[: len(seq)]  # only the real positions exist in the unpadded result
+            assert row[key].shape == expected.shape, (i, key)
+            assert max_diff(row[key], expected) < ATOL, (i, key, max_diff(row[key], expected))
+
+
+def test_encode_batch_keeps_the_callers_order_and_takes_tokenizer_output(tmp_path_factory):
+    config, ours, _ = models("default", Head.SEQUENCE_CLASSIFICATION, tmp_path_factory)
+    fast = fast_for(ours, "default", False)
+    ids, types = random_sequences(config, 9, seed=5, max_len=20)
+    forward = fast.encode_batch({"input_ids": ids, "token_type_ids": types})
+    backward = fast.encode_batch(ids[::-1], token_type_ids=types[::-1])
+    for i, seq in enumerate(ids):
+        with torch.no_grad():  # each sequence alone, no padding at all: an independent run per position
+            alone = ours(torch.tensor([seq]), token_type_ids=torch.tensor([types[i]])).logits[0]
+        assert max_diff(forward[i].logits, alone) < ATOL
+        assert max_diff(backward[len(ids) - 1 - i].logits, alone) < ATOL
+    assert fast.encode_batch([]) == []
+
+
+def test_encode_batch_rejects_bad_input(tmp_path_factory):
+    config, ours, _ = models("default", Head.SEQUENCE_CLASSIFICATION, tmp_path_factory)
+    fast = fast_for(ours, "default", False)
+    with pytest.raises(InputError, match=r"input_ids\[1\] is empty"):
+        fast.encode_batch([[2, 3], []])
+    with pytest.raises(InputError, match="max_position_embeddings"):
+        fast.encode_batch([[5] * (config.max_position_embeddings + 1)])
+    with pytest.raises(InputError, match="vocab_size"):
+        fast.encode_batch([[2, config.vocab_size]])
+    with pytest.raises(InputError, match="integer"):
+        fast.encode_batch([torch.tensor([1.0, 2.0])])
+    with pytest.raises(InputError, match=r"token_type_ids\[0\]"):
+        fast.encode_batch([[2, 3]], token_type_ids=[[0]])
+    with pytest.raises(UsageError, match="max_tokens"):
+        fast.encode_batch([[2, 3]], max_tokens=0)
+    _, mc, _ = models("default", Head.MULTIPLE_CHOICE, tmp_path_factory)
+    with pytest.raises(UsageError, match="unpad=True"):
+        fast_for(mc, "default", False).encode_batch([[2, 3]])
+
+
+@pytest.mark.parametrize("head", [Head.TOKEN_CLASSIFICATION, Head.MULTIPLE_CHOICE, Head.SEQUENCE_CLASSIFICATION],
+                         ids=lambda h: h.value)
+def test_call_with_unpad_skips_padding_and_matches_real_positions(head, tmp_path_factory):
+    config, ours, ref = models("default", head, tmp_path_factory)
+    fast = fast_for(ours, "auto", "auto")
+    inputs = make_batch("pt", config, head)
+    with torch.no_grad():
+        got, oracle = fast(**inputs, unpad=True), ref(**inputs)
+    mask = inputs["attention_mask"].bool()
+    if head is Head.TOKEN_CLASSIFICATION:
+        assert max_diff(got.logits[mask], oracle.logits[mask]) < ATOL
+        assert float(got.logits[~mask].abs().max()) == 0.0  # padded positions were not computed
+    else:
+        assert max_diff(got.logits, oracle.logits) < ATOL
+    # a mask with a hole is not right padding: the call runs padded and equals the model everywhere
+    holes = dict(inputs)
+    holes["attention_mask"] = inputs["attention_mask"].clone()
+    holes["attention_mask"][..., 1] = 0
+    with torch.no_grad():
+        assert max_diff(fast(**holes, unpad=True).logits, ref(**holes).logits) < ATOL
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the measured kernel choice
+
+
+class Clock:
+    """A fake ``time`` module: only the candidates' known costs advance it, so the test does not depend on load."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+class Timed(FastLinear):
+    """A FastLinear whose candidates take known times on the fake clock: the tuner must pick the fastest."""
+
+    delays = {"default": 0.004, "onednn": 0.001, "onednn+act": 0.002}
+    clock: Clock
+
+    def run(self, candidate, x):
+        self.calls = getattr(self, "calls", 0) + 1
+        self.clock.now += self.delays[candidate]
+        return super().run(candidate, x)
+
+
+@needs_onednn
+def test_tuner_picks_the_fastest_and_caches_on_disk(tmp_path, monkeypatch):
+    import albert_pt.inference as inference
+
+    Timed.clock = Clock()
+    monkeypatch.setattr(inference, "time", Timed.clock)
+    cache = tmp_path / "gemm.json"
+    first = GemmTuner(cache_file=cache, budget_s=0.0, min_reps=3)
+    layer = Timed(torch.randn(8, 4), torch.zeros(8), activation="gelu", tuner=first)
+    assert layer.candidates == ["default", "onednn", "onednn+act"]
+    assert layer.choice(100) == "onednn"
+    calls = layer.calls
+    assert calls == 3 * 4  # one warm-up and min_reps timed calls per candidate (the budget is 0)
+    assert layer.choice(120) == "onednn" and layer.calls == calls  # same bucket (128): measured once
+    layer(torch.randn(3, 100, 4))  # 300 rows: a new bucket, measured once
+    assert layer.calls > calls
+    saved = json.loads(cache.read_text())["decisions"]
+    assert len(saved) == 2 and all("torch " + torch.__version__ in key for key in saved)
+    entry = next(v for k, v in saved.items() if "rows<=128" in k)
+    assert entry["choice"] == "onednn"
+    assert entry["median_us"] == {"default": 4000.0, "onednn": 1000.0, "onednn+act": 2000.0}
+    # a second process (a new tuner on the same file) reuses the decisions without measuring
+    second = Timed(torch.randn(8, 4), torch.zeros(8), activation="gelu", tuner=GemmTuner(cache_file=cache))
+    assert second.choice(100) == "onednn" and getattr(second, "calls", 0) == 0
+    # a damaged file is measured again; a budget keeps measuring beyond min_reps until it is spent
+    cache.write_text("{not json")
+    third = Timed(torch.randn(8, 4), torch.zeros(8), activation="gelu",
+                  tuner=GemmTuner(cache_file=cache, budget_s=0.05, min_reps=1))
+    third.delays = {"default": 0.001, "onednn": 0.004, "onednn+act": 0.002}
+    assert third.choice(100) == "default"
+    assert third.calls == 3 + 3 * 8  # 0.007 s per round: 8 rounds reach the 0.05 s budget
+
+
+def test_forced_backends_and_bad_arguments():
+    w, b = torch.randn(6, 4), torch.randn(6)
+    assert FastLinear(w, b, activation="gelu", gemm="default").candidates == ["default"]
+    if onednn_available():
+        assert FastLinear(w, b, activation="gelu", gemm="onednn", fuse=False).candidates == ["onednn"]
+        assert FastLinear(w, b, activation="silu", gemm="onednn", fuse=True).candidates == ["onednn"]
+    with pytest.raises(UsageError, match="gemm"):
+        FastLinear(w, b, gemm="cublas")
+    with pytest.raises(UsageError, match="fuse"):
+        FastLinear(w, b, fuse="yes")
+    with pytest.raises(UsageError, match="albert_pt model"):
+        FastAlbert.from_model(torch.nn.Linear(2, 2))
+    with pytest.raises(UsageError, match="min_reps"):
+        GemmTuner(min_reps=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the benchmark command (a smoke run: the structure of its results, never its timings)
+
+
+def test_benchmark_command_smoke_run(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "benchmarks", "--size", "tiny", "--quick", "--only", "machine", "forward",
+               "train", "e2e", "tokenizer", "--skip", "onnx", "--iters", "1", "--passages", "12",
+               "--output-dir", str(tmp_path), "--name", "smoke"]
+    proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "smoke.json").read_text())
+    assert (tmp_path / "smoke.md").read_text().startswith("# albert-lite benchmarks: smoke")
+    assert (tmp_path / "smoke.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["sections"] == ["machine", "forward", "train", "e2e", "tokenizer"]
+    for section in result["sections"]:
+        assert "error" not in result[section], result[section].get("error")
+    machine = result["machine"]
+    assert machine["cpu_model"] and machine["versions"]["torch"] == torch.__version__
+    assert set(machine["gemm_mix_gflops"]) == ({"default", "onednn"} if onednn_available() else {"default"})
+    assert machine["floor_ms"] > 0
+    rows = result["forward"]["rows"]
+    assert {"albert_pt eager", "albert_pt fast (auto GEMM)", "transformers eager", "transformers sdpa"} <= set(rows)
+    assert all(r["median_ms"] > 0 and r["max_abs_diff_vs_transformers"] < 1e-4 for r in rows.values())
+    e2e = result["e2e"]
+    assert e2e["passages"] == 12 and e2e["real_tokens"] <= e2e["padded_tokens_in_order"]
+    assert set(e2e["rows"]) == {"albert_pt fast + unpadding", "albert_pt padded batches", "transformers pipeline"}
+    assert e2e["prediction_agreement_with_pipeline"]["fast"] == 1.0
+    tok = result["tokenizer"]
+    assert tok["ids_equal_to_slow_reference"]["albert_core"] == tok["checked"]
+    assert abs(result["train"]["first_loss"]["albert_pt"] - result["train"]["first_loss"]["transformers"]) < 1e-4

@@ -384,11 +384,13 @@ class AlbertPreTrainedModel(nn.Module):
         >>> model = AlbertForMaskedLM(cfg)
         >>> isinstance(model, AlbertPreTrainedModel), model.head.value, model.config is cfg, model.load_report
         (True, 'masked_lm', True, None)
+        >>> AlbertModel({"hidden_size": 8, "num_attention_heads": 2}).config.hidden_size  # a config.json mapping
+        8
         >>> try:
-        ...     AlbertModel({"hidden_size": 8})
+        ...     AlbertModel("config.json")
         ... except ConfigError as exc:
         ...     print(exc)
-        expected an albert_core.AlbertConfig, got dict
+        expected an albert_core.AlbertConfig, a config.json mapping or a transformers AlbertConfig, got str
     """
 
     #: the task head this class implements (its row of :data:`albert_core.heads.HEADS`)
@@ -905,6 +907,7 @@ class AlbertModel(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, add_pooling_layer: bool = True) -> None:
         super().__init__(config)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.embeddings = AlbertEmbeddings(config)
         self.encoder = AlbertTransformer(config)
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
@@ -1082,6 +1085,7 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings)
         self.sop_classifier = AlbertSOPHead(config, self._part_width("sop_classifier.classifier"))
@@ -1130,6 +1134,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.predictions = AlbertMLMHead(config, self.albert.embeddings.word_embeddings)
         self.init_weights(skip_backbone=True)
@@ -1176,6 +1181,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.num_labels = config.num_labels
         self.albert = self._backbone()
         self.dropout = nn.Dropout(config.effective_classifier_dropout)
@@ -1225,6 +1231,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.dropout = nn.Dropout(config.effective_classifier_dropout)
         self.classifier = self._linear_part("classifier")
@@ -1281,6 +1288,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.num_labels = config.num_labels
         self.albert = self._backbone()
         self.dropout = nn.Dropout(config.effective_classifier_dropout)
@@ -1327,6 +1335,7 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.qa_outputs = self._linear_part("qa_outputs")
         self.init_weights(skip_backbone=True)

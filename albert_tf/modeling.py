@@ -1288,6 +1288,7 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, add_pooling_layer: bool = True, **kwargs):
         super().__init__(config, **kwargs)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.embeddings = AlbertEmbeddings(config, name="embeddings")
         self.encoder = AlbertTransformer(config, name="encoder")
         self.pooler = Dense(config.hidden_size, config.hidden_size, config, name="pooler") if add_pooling_layer \
@@ -1501,6 +1502,7 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.predictions = AlbertMLMHead(config, name="predictions")
         self.sop_classifier = AlbertSOPHead(config, self._part_width("sop_classifier.classifier"),
@@ -1566,6 +1568,7 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.predictions = AlbertMLMHead(config, name="predictions")
         self.built = True  # every variable exists now; no build step is needed
@@ -1608,6 +1611,7 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.dropout = dropout_layer(config.effective_classifier_dropout)
         self.classifier = self._linear_part("classifier")
@@ -1652,6 +1656,7 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.dropout = dropout_layer(config.effective_classifier_dropout)
         self.classifier = self._linear_part("classifier")
@@ -1705,6 +1710,7 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.dropout = dropout_layer(config.effective_classifier_dropout)
         self.classifier = self._linear_part("classifier")
@@ -1753,6 +1759,7 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs):
         super().__init__(config, **kwargs)
+        config = self.config  # coerced: also a transformers config or a config.json mapping
         self.albert = self._backbone()
         self.qa_outputs = self._linear_part("qa_outputs")
         self.built = True  # every variable exists now; no build step is needed

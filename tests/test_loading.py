@@ -137,6 +137,11 @@ def test_transformers_config_object(cls_dir):
         vocab_size=40, embedding_size=8, hidden_size=16, num_attention_heads=2, intermediate_size=32,
         num_hidden_layers=1))
     assert tf_model.config.vocab_size == 40 and tf_model.config.hidden_size == 16
+    mapping = {"vocab_size": 40, "embedding_size": 8, "hidden_size": 16, "num_attention_heads": 2,
+               "intermediate_size": 32, "num_hidden_layers": 1, "num_labels": 4}
+    for model in (albert_pt.AlbertForSequenceClassification(mapping),
+                  albert_tf.TFAlbertForSequenceClassification(mapping)):
+        assert model.config.num_labels == 4 and model.config.embedding_size == 8
     with pytest.raises(ConfigError, match="got int"):
         albert_pt.AlbertModel(3)
 

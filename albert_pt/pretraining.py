@@ -71,11 +71,13 @@ from albert_core.training import (
     write_history_csv,
 )
 
+from albert_core.pretraining.storage import MODEL_INPUT_FIELDS
+
 from .modeling import AlbertForPreTraining
 from .optim import AdamW, Lamb, clip_grad_norm
 
 #: The tensors a forward pass reads from a batch (labels are kept for the loss, computed here).
-MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+MODEL_INPUTS = MODEL_INPUT_FIELDS
 
 
 # ---------------------------------------------------------------------------------------------- hardware

@@ -87,14 +87,15 @@ from albert_core.training import (
     worker_indices,
     write_history_csv,
 )
+from albert_core.pretraining.storage import LABEL_FIELDS, MODEL_INPUT_FIELDS
 from albert_core.weights import canonical_specs, from_tf_layout, to_tf_layout
 
 from .modeling import TFAlbertForPreTraining
 from .optim import AdamW, Lamb, WarmupPolynomialDecay
 
 #: The tensors a forward pass reads from a batch (labels are kept for the loss, computed here).
-MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
-LABEL_NAMES = ("labels", "sentence_order_label")
+MODEL_INPUTS = MODEL_INPUT_FIELDS
+LABEL_NAMES = LABEL_FIELDS
 BACKEND = "tf"
 
 

@@ -30,7 +30,10 @@ FORMAT_NAME = "albert-lite-pretraining"
 FORMAT_VERSION = 1
 INDEX_FILE = "index.json"
 #: The names examples are handed out with, as transformers' ``AlbertForPreTraining`` takes them.
-EXAMPLE_FIELDS = ("input_ids", "token_type_ids", "attention_mask", "labels", "sentence_order_label")
+#: The fields a forward pass reads, and the labels the pre-training loss reads; both backends feed these.
+MODEL_INPUT_FIELDS = ("input_ids", "token_type_ids", "attention_mask")
+LABEL_FIELDS = ("labels", "sentence_order_label")
+EXAMPLE_FIELDS = MODEL_INPUT_FIELDS + LABEL_FIELDS
 STORED_DTYPES = {"input_ids": "int32", "token_type_ids": "int8", "attention_mask": "int8", "labels": "int32",
                  "word_starts": "uint8", "sentence_order_label": "int8"}
 

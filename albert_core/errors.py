@@ -70,6 +70,11 @@ class PartialLoadWarning(AlbertWarning):
     not use (the message names them; ``model.load_report`` holds the lists)."""
 
 
+class EmulatedPrecisionWarning(AlbertWarning):
+    """bfloat16 was asked for on hardware without native bfloat16 arithmetic: it runs, by emulation, and usually
+    slower than float32 (the message names the device and why)."""
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Limits
 
@@ -103,6 +108,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DestinationError",
+    "EmulatedPrecisionWarning",
     "FrameworkMissingError",
     "InputError",
     "NonFiniteWeightsWarning",

@@ -1,4 +1,5 @@
-"""A fast float32 inference path for albert_pt models on CPU, built from a loaded model's weights.
+"""A fast inference path for albert_pt models (float32, or bfloat16 by choice; CPU or CUDA), built from a loaded
+model's weights.
 
 :func:`optimize_for_inference` (or :meth:`FastAlbert.from_model`) reads the weights of any albert_pt model and
 returns a :class:`FastAlbert`: an object called like the model (same arguments, same output class, no autograd)
@@ -14,6 +15,9 @@ that runs its own forward pass:
 * **Bias + activation fused** into the oneDNN GEMM (``gelu``, ``gelu_tanh``, ``relu``, ``tanh``) when the tuner
   measures it faster than the GEMM followed by the activation.
 * **SDPA attention** (``torch.nn.functional.scaled_dot_product_attention``).
+* **bfloat16 by choice** (``dtype=torch.bfloat16``): weights, GEMMs and attention products in bfloat16; embeddings,
+  LayerNorm, softmax accumulation, residual sums and outputs in float32. On hardware without native bfloat16 it
+  warns (:class:`~albert_core.errors.EmulatedPrecisionWarning`) and runs by emulation, slower than float32.
 * **No work on padding**: :meth:`FastAlbert.encode_batch` takes sequences of different lengths, sorts them by length,
   packs their tokens without padding for every linear layer and pads only inside attention (one chunk of similar
   lengths at a time); results come back in the caller's order. ``__call__(..., unpad=True)`` does the same for a
@@ -41,6 +45,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -48,6 +53,7 @@ import statistics
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -55,7 +61,7 @@ import torch
 import torch.nn.functional as F
 
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
-from albert_core.errors import InputError, UsageError
+from albert_core.errors import EmulatedPrecisionWarning, InputError, UsageError
 from albert_core.heads import Head
 from albert_core.losses import flatten_choices, unflatten_choices
 from albert_core.outputs import (
@@ -72,12 +78,14 @@ from albert_core.validation import check_choice_inputs, check_id_range, check_mo
 from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
 
 __all__ = [
+    "DTYPES",
     "GEMM_BACKENDS",
     "FastAlbert",
     "FastLinear",
     "GemmTuner",
     "cpu_model_name",
     "default_tuner",
+    "bf16_check",
     "onednn_available",
     "optimize_for_inference",
 ]
@@ -94,21 +102,54 @@ _ONEDNN_POSTOPS: dict[str, tuple[str, str]] = {
 }
 
 
-def onednn_available() -> bool:
-    """Whether this PyTorch build can run linear layers on oneDNN with packed weights.
+@functools.lru_cache(maxsize=None)
+def onednn_available(dtype: torch.dtype = torch.float32) -> bool:
+    """Whether this PyTorch build can run ``dtype`` linear layers on oneDNN with packed weights.
 
-    >>> isinstance(onednn_available(), bool)
-    True
+    >>> isinstance(onednn_available(), bool), isinstance(onednn_available(torch.bfloat16), bool)
+    (True, True)
     """
     if not torch.backends.mkldnn.is_available():
         return False
     try:
-        w = torch.ones(2, 2)
+        w = torch.ones(2, 2, dtype=dtype)
         packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
-        y = torch.ops.mkldnn._linear_pointwise(torch.ones(1, 2), packed, None, "none", [], "")
-        return bool(torch.equal(y, torch.full((1, 2), 2.0)))
+        y = torch.ops.mkldnn._linear_pointwise(torch.ones(1, 2, dtype=dtype), packed, None, "none", [], "")
+        return bool(torch.equal(y.float(), torch.full((1, 2), 2.0)))
     except (RuntimeError, AttributeError, NotImplementedError):
         return False
+
+
+#: The compute dtypes of the fast path: float32, and bfloat16 (weights and GEMMs; LayerNorm, softmax accumulation,
+#: residual sums and outputs stay float32).
+DTYPES = (torch.float32, torch.bfloat16)
+
+
+def _compute_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    from albert_core.loading import dtype_name
+
+    allowed = {str(d).removeprefix("torch."): d for d in DTYPES}
+    name = dtype_name(dtype)
+    if name not in allowed:
+        raise UsageError(f"the fast path computes in {list(allowed)}, not {dtype!r}")
+    return allowed[name]
+
+
+def bf16_check(device: torch.device | str, quiet: bool = False) -> bool:
+    """Whether ``device`` computes bfloat16 natively; if not, warn (:class:`~albert_core.errors.EmulatedPrecisionWarning`)
+    that bfloat16 will run by emulation, usually slower than float32, unless ``quiet``.
+
+    >>> isinstance(bf16_check("cpu", quiet=True), bool)
+    True
+    """
+    from .pretraining import bf16_support
+
+    native, reason = bf16_support(device)
+    if not native and not quiet:
+        warnings.warn(EmulatedPrecisionWarning(f"bfloat16 inference: {reason}; it runs by emulation, usually slower "
+                                               "than float32 (results are the same as on native hardware)"),
+                      stacklevel=3)
+    return native
 
 
 def cpu_model_name() -> str:
@@ -198,7 +239,7 @@ class GemmTuner:
             return layer.candidates[0]
         bucket = _bucket(rows)
         key = f"rows<={bucket} | {layer.in_features}->{layer.out_features} | act={layer.activation} | " \
-              f"{','.join(layer.candidates)}"
+              f"{str(layer.dtype).removeprefix('torch.')} | {','.join(layer.candidates)}"
         with self._lock:
             found = self.decisions.get(key)
             if found is None:
@@ -213,7 +254,7 @@ class GemmTuner:
         return found["choice"]
 
     def _measure(self, layer: FastLinear, rows: int) -> dict[str, Any]:
-        x = torch.randn(rows, layer.in_features, generator=torch.Generator().manual_seed(0))
+        x = torch.randn(rows, layer.in_features, generator=torch.Generator().manual_seed(0)).to(layer.device)
         samples: dict[str, list[float]] = {c: [] for c in layer.candidates}
         with torch.no_grad():
             for candidate in layer.candidates:
@@ -263,8 +304,10 @@ class FastLinear:
             weight, ``torch.ops.mkldnn._linear_pointwise``).
         fuse: fuse the activation into the oneDNN GEMM: ``"auto"`` (measure), ``True`` or ``False``.
         tuner: the tuner deciding among the candidates (default: :func:`default_tuner`).
+        dtype: the GEMM's dtype (:data:`DTYPES`): the weight is stored in it and the input cast to it; the output
+            is float32 either way, and a non-fused activation is applied in float32.
 
-    The candidates are ``"default"``, ``"onednn"`` and, when the activation has a oneDNN post-op,
+    The weight stays on its device; oneDNN candidates exist on CPU only. The candidates are ``"default"``, ``"onednn"`` and, when the activation has a oneDNN post-op,
     ``"onednn+act"``; ``gemm`` and ``fuse`` restrict them.
 
     >>> w, b = torch.randn(6, 4), torch.randn(6)
@@ -277,20 +320,23 @@ class FastLinear:
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, activation: str | None = None,
-                 gemm: str = "auto", fuse: bool | str = "auto", tuner: GemmTuner | None = None) -> None:
+                 gemm: str = "auto", fuse: bool | str = "auto", tuner: GemmTuner | None = None,
+                 dtype: torch.dtype | str = torch.float32) -> None:
         _check_choice("gemm", gemm, ("auto",) + GEMM_BACKENDS)
         _check_choice("fuse", fuse, ("auto", True, False))
         if activation is not None and activation not in ACTIVATION_FNS:
             raise UsageError(f"unknown activation function {activation!r}; choose one of {sorted(ACTIVATION_FNS)}")
-        self.weight = weight.detach().to(torch.float32).contiguous().clone()
-        self.bias = None if bias is None else bias.detach().to(torch.float32).contiguous().clone()
+        self.dtype, self.device = _compute_dtype(dtype), weight.device
+        self.weight = weight.detach().to(self.dtype).contiguous().clone()
+        self.bias = None if bias is None else bias.detach().to(self.dtype).contiguous().clone()
         self.out_features, self.in_features = self.weight.shape
         self.activation = None if activation == "linear" else activation
         self._act = ACTIVATION_FNS[self.activation] if self.activation else None
         self.tuner = tuner or default_tuner()
-        onednn = gemm != "default" and onednn_available()
+        onednn = gemm != "default" and self.device.type == "cpu" and onednn_available(self.dtype)
         if gemm == "onednn" and not onednn:
-            raise UsageError("gemm='onednn' needs a PyTorch build with oneDNN (torch.backends.mkldnn)")
+            raise UsageError(f"gemm='onednn' needs {self.dtype} weights on CPU and a PyTorch build with oneDNN "
+                             f"(torch.backends.mkldnn); these are on {self.device}")
         candidates = []
         if gemm in ("auto", "default"):
             candidates.append("default")
@@ -304,14 +350,16 @@ class FastLinear:
         self._choices: dict[int, str] = {}
 
     def run(self, candidate: str, x: torch.Tensor) -> torch.Tensor:
-        """``x`` through one candidate kernel (no measurement)."""
+        """``x`` through one candidate kernel (no measurement); float32 out."""
+        x = x.to(self.dtype)
         if candidate == "default":
             y = F.linear(x, self.weight, self.bias)
         elif candidate == "onednn":
             y = torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
         else:
             attr, algorithm = _ONEDNN_POSTOPS[self.activation]
-            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, attr, [], algorithm)
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, attr, [], algorithm).float()
+        y = y.float()
         return self._act(y) if self._act is not None else y
 
     def choice(self, rows: int) -> str:
@@ -329,8 +377,8 @@ class FastLinear:
 
 class _LayerNorm:
     def __init__(self, module: torch.nn.LayerNorm) -> None:
-        self.weight = module.weight.detach().clone()
-        self.bias = module.bias.detach().clone()
+        self.weight = module.weight.detach().to(torch.float32).clone()
+        self.bias = module.bias.detach().to(torch.float32).clone()
         self.shape, self.eps = tuple(module.normalized_shape), module.eps
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -342,6 +390,7 @@ class _Block:
 
     def __init__(self, layer, config: AlbertConfig, act: str, **linear_args: Any) -> None:
         att = layer.attention
+        self.dtype = _compute_dtype(linear_args.get("dtype", torch.float32))
         weight = torch.cat([att.query.weight, att.key.weight, att.value.weight])
         bias = torch.cat([att.query.bias, att.key.bias, att.value.bias])
         self.heads, self.head_size, self.hidden = config.num_attention_heads, config.head_size, config.hidden_size
@@ -353,11 +402,16 @@ class _Block:
         self.ln_output = _LayerNorm(layer.full_layer_layer_norm)
 
     def attention(self, qkv: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """qkv ``[B, S, 3H]`` -> context ``[B, S, H]`` (mask: additive ``[B, 1, 1, S]`` or None)."""
+        """qkv ``[B, S, 3H]`` -> context ``[B, S, H]`` (mask: additive ``[B, 1, 1, S]`` or None).
+
+        The products run in the block's dtype; SDPA accumulates the softmax in float32 for bfloat16 inputs.
+        """
         b, s, _ = qkv.shape
-        q, k, v = qkv.view(b, s, 3, self.heads, self.head_size).permute(2, 0, 3, 1, 4).unbind(0)
+        q, k, v = qkv.view(b, s, 3, self.heads, self.head_size).permute(2, 0, 3, 1, 4).to(self.dtype).unbind(0)
+        if mask is not None and mask.dtype != self.dtype:
+            mask = mask.clamp(min=torch.finfo(self.dtype).min).to(self.dtype)
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return context.transpose(1, 2).reshape(b, s, self.hidden)
+        return context.transpose(1, 2).reshape(b, s, self.hidden).float()
 
     def __call__(self, x: torch.Tensor, layout: _Layout) -> torch.Tensor:
         context = layout.attend(self.qkv(x), self.attention)
@@ -373,14 +427,16 @@ class _Layout:
     the longest), masks the missing keys and gathers the real rows back.
     """
 
-    def __init__(self, mask: torch.Tensor | None = None, lengths: Sequence[int] | None = None) -> None:
+    def __init__(self, mask: torch.Tensor | None = None, lengths: Sequence[int] | None = None,
+                 device: torch.device | str = "cpu") -> None:
         self.mask, self.lengths, self.index = mask, lengths, None
         if lengths is not None:
             n, longest = len(lengths), max(lengths)
             if any(length != longest for length in lengths):
                 self.index = torch.cat([torch.arange(length) + i * longest for i, length in enumerate(lengths)])
                 keep = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
-                self.mask = (~keep).to(torch.float32)[:, None, None, :] * torch.finfo(torch.float32).min
+                self.mask = ((~keep).to(torch.float32)[:, None, None, :] * torch.finfo(torch.float32).min).to(device)
+                self.index = self.index.to(device)
             self.n, self.longest = n, longest
 
     def attend(self, qkv: torch.Tensor, attention: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]):
@@ -407,28 +463,33 @@ class FastAlbert:
     """
 
     def __init__(self, model: AlbertPreTrainedModel, gemm: str = "auto", fuse: bool | str = "auto",
-                 tuner: GemmTuner | None = None) -> None:
+                 tuner: GemmTuner | None = None, dtype: torch.dtype | str = torch.float32) -> None:
         if not isinstance(model, AlbertPreTrainedModel):
             raise UsageError(f"expected an albert_pt model, got {type(model).__name__}")
         _check_choice("gemm", gemm, ("auto",) + GEMM_BACKENDS)
         _check_choice("fuse", fuse, ("auto", True, False))
         self.model, self.head, self.config = model, model.head, model.config
-        self.gemm, self.fuse = gemm, fuse
+        self.gemm, self.fuse, self.dtype = gemm, fuse, _compute_dtype(dtype)
         self.tuner = tuner or default_tuner()
         backbone = model if isinstance(model, AlbertModel) else model.albert
         self.backbone = backbone
+        devices = {p.device for p in model.parameters()}
+        if len(devices) != 1:
+            raise UsageError(f"the fast path needs the model on one device; its parameters are on {sorted(map(str, devices))}")
+        self.device = devices.pop()
         for p in model.parameters():
-            if p.device.type != "cpu" or p.dtype != torch.float32:
-                raise UsageError(f"the fast path runs float32 models on CPU; this one has a {p.dtype} parameter "
-                                 f"on {p.device}")
-        args = dict(gemm=gemm, fuse=fuse, tuner=self.tuner)
+            if not p.dtype.is_floating_point:
+                raise UsageError(f"the fast path needs floating-point parameters; this model has a {p.dtype} one")
+        if self.dtype != torch.float32:
+            bf16_check(self.device)
+        args = dict(gemm=gemm, fuse=fuse, tuner=self.tuner, dtype=self.dtype)
         cfg = self.config
         self.supported = cfg.position_embedding_type == "absolute"
         act = ACTIVATION_FUNCTIONS[cfg.hidden_act]
         emb = backbone.embeddings
-        self.word = emb.word_embeddings.weight.detach().clone()
-        self.position = emb.position_embeddings.weight.detach().clone()
-        self.token_type = emb.token_type_embeddings.weight.detach().clone()
+        self.word = emb.word_embeddings.weight.detach().to(torch.float32).clone()
+        self.position = emb.position_embeddings.weight.detach().to(torch.float32).clone()
+        self.token_type = emb.token_type_embeddings.weight.detach().to(torch.float32).clone()
         self.ln_embeddings = _LayerNorm(emb.LayerNorm)
         mapping = backbone.encoder.embedding_hidden_mapping_in
         self.mapping = FastLinear(mapping.weight, mapping.bias, **args)
@@ -454,7 +515,7 @@ class FastAlbert:
 
     @classmethod
     def from_model(cls, model: AlbertPreTrainedModel, gemm: str = "auto", fuse: bool | str = "auto",
-                   tuner: GemmTuner | None = None) -> FastAlbert:
+                   tuner: GemmTuner | None = None, dtype: torch.dtype | str = torch.float32) -> FastAlbert:
         """The fast path of ``model`` (see :func:`optimize_for_inference` for the arguments).
 
         >>> from albert_core import AlbertConfig
@@ -465,7 +526,7 @@ class FastAlbert:
         >>> fast.head.value, fast.mapping.candidates
         ('base', ['default'])
         """
-        return cls(model, gemm=gemm, fuse=fuse, tuner=tuner)
+        return cls(model, gemm=gemm, fuse=fuse, tuner=tuner, dtype=dtype)
 
     # ------------------------------------------------------------------ the shared encoder
 
@@ -612,13 +673,13 @@ class FastAlbert:
             chunk_lengths = [lengths[i] for i in chunk]
             ids = torch.cat([seqs[i] for i in chunk])
             typ = None if types is None else torch.cat([types[i] for i in chunk])
-            positions = torch.cat([torch.arange(n) for n in chunk_lengths])
+            positions = torch.cat([torch.arange(n) for n in chunk_lengths]).to(self.device)
             x = self._embed(ids, typ, positions)
-            last = self._encode(x, _Layout(lengths=chunk_lengths))
+            last = self._encode(x, _Layout(lengths=chunk_lengths, device=self.device))
             offsets = [0]
             for n in chunk_lengths:
                 offsets.append(offsets[-1] + n)
-            out = self._heads(last, last[torch.tensor(offsets[:-1])])
+            out = self._heads(last, last[torch.tensor(offsets[:-1], device=self.device)])
             for j, i in enumerate(chunk):
                 row = {}
                 for key, value in out.items():
@@ -678,14 +739,14 @@ class FastAlbert:
             if token_type_ids is None:
                 token_type_ids = sequences.get("token_type_ids")
             sequences = sequences["input_ids"]
-        seqs = [_as_ids("input_ids", s, i) for i, s in enumerate(sequences)]
+        seqs = [_as_ids("input_ids", s, i).to(self.device) for i, s in enumerate(sequences)]
         if not seqs:
             return []
         types = None
         if token_type_ids is not None:
             if len(token_type_ids) != len(seqs):
                 raise InputError(f"token_type_ids holds {len(token_type_ids)} sequences for {len(seqs)} input_ids")
-            types = [_as_ids("token_type_ids", t, i) for i, t in enumerate(token_type_ids)]
+            types = [_as_ids("token_type_ids", t, i).to(self.device) for i, t in enumerate(token_type_ids)]
             for i, (s, t) in enumerate(zip(seqs, types)):
                 if s.shape != t.shape:
                     raise InputError(f"token_type_ids[{i}] has {t.shape[0]} ids for {s.shape[0]} input_ids")
@@ -759,13 +820,13 @@ def _prefix_lengths(mask: torch.Tensor) -> list[int] | None:
     """Each row's length when every mask row is ``1 .. 1 0 .. 0``; ``None`` otherwise."""
     keep = mask.to(torch.bool)
     lengths = keep.sum(dim=1)
-    expected = torch.arange(mask.shape[1])[None, :] < lengths[:, None]
+    expected = torch.arange(mask.shape[1], device=mask.device)[None, :] < lengths[:, None]
     return lengths.tolist() if bool(torch.equal(keep, expected)) else None
 
 
 def optimize_for_inference(model: AlbertPreTrainedModel, gemm: str = "auto", fuse: bool | str = "auto",
-                           tuner: GemmTuner | None = None) -> FastAlbert:
-    """The fast CPU float32 inference path of an albert_pt model (any head).
+                           tuner: GemmTuner | None = None, dtype: torch.dtype | str = torch.float32) -> FastAlbert:
+    """The fast inference path of an albert_pt model (any head), in float32 or bfloat16, on CPU or CUDA.
 
     Args:
         model: a loaded albert_pt model; its weights are copied (and packed for oneDNN).
@@ -773,10 +834,15 @@ def optimize_for_inference(model: AlbertPreTrainedModel, gemm: str = "auto", fus
         fuse: fuse the FFN activation and the pooler's tanh into the oneDNN GEMM: ``"auto"`` (measure), ``True`` or
             ``False``.
         tuner: the :class:`GemmTuner` to use (default: :func:`default_tuner`, shared by the process).
+        dtype: ``torch.float32`` (default; exact within float32 rounding) or ``torch.bfloat16`` (also ``"bf16"``):
+            weights and GEMMs (and the attention products) in bfloat16, while embeddings, LayerNorm, the softmax's
+            accumulation, residual sums and the outputs stay float32. Opt-in: it warns
+            (:class:`~albert_core.errors.EmulatedPrecisionWarning`) where the device lacks native bfloat16, as this
+            runs slower than float32 there. Its measured distance from float32 is on the performance page.
 
     Raises:
-        ~albert_core.errors.UsageError: for a model that is not an albert_pt model, is not float32 on CPU, or for an
-            unknown ``gemm`` / ``fuse``.
+        ~albert_core.errors.UsageError: for a model that is not an albert_pt model or spans several devices, or for
+            an unknown ``gemm`` / ``fuse`` / ``dtype``.
 
     >>> from albert_core import AlbertConfig
     >>> from albert_pt import AlbertForQuestionAnswering
@@ -789,4 +855,4 @@ def optimize_for_inference(model: AlbertPreTrainedModel, gemm: str = "auto", fus
     >>> bool(torch.allclose(fast(ids, mask).start_logits, model(ids, mask).start_logits, atol=1e-5))
     True
     """
-    return FastAlbert(model, gemm=gemm, fuse=fuse, tuner=tuner)
+    return FastAlbert(model, gemm=gemm, fuse=fuse, tuner=tuner, dtype=dtype)

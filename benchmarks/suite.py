@@ -6,6 +6,8 @@ Sections (each records its own error instead of stopping the run; ``--only`` / `
               (default and oneDNN) at the model's linear shapes, and the floor (matmul FLOPs / best rate).
 ``forward``   batch x seq forward on the same weights: albert_pt eager, albert_pt fast path, transformers eager and
               SDPA, onnxruntime on transformers' graph exported with ``torch.onnx``; parity against transformers.
+``bf16``      the fast path in bfloat16 and bfloat16 autocast (ours, transformers) against the bfloat16 floor, with
+              their distance from float32; on a CPU without native bfloat16 this shows the cost of emulation.
 ``tf``        albert_tf and transformers' TF model under ``tf.function(jit_compile=True)`` (XLA) and without XLA.
 ``train``     one training step (forward, backward, AdamW; masked-LM head) of albert_pt vs transformers.
 ``e2e``       tokenize + classify N variable-length tiny-shakespeare passages: the fast path with unpadding, our
@@ -45,7 +47,7 @@ if str(ROOT) not in sys.path:
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "tinyshakespeare.txt"
 RESULTS_DIR = ROOT / "benchmarks" / "results"
-SECTIONS = ("machine", "forward", "tf", "train", "e2e", "tokenizer", "convert")
+SECTIONS = ("machine", "forward", "bf16", "tf", "train", "e2e", "tokenizer", "convert")
 
 T0 = time.perf_counter()
 
@@ -124,9 +126,50 @@ def matmul_flops(config, batch: int, seq: int) -> float:
 # sections
 
 
-def section_machine(s: dict, ctx: dict) -> dict:
+def gemm_rates(config, rows: int, dtype, reps: int) -> tuple[dict[str, dict], dict[str, float], float]:
+    """The GEMM rate of each linear shape of the model on every CPU backend in ``dtype`` (best of ``reps``).
+
+    Returns per-shape results, the rate of the model's mix of shapes per backend (GFLOP/s) and the time of the mix
+    when every shape takes its best backend (ms).
+    """
     import torch
     import torch.nn.functional as F
+
+    from albert_pt.inference import onednn_available
+
+    h, e, i = config.hidden_size, config.embedding_size, config.intermediate_size
+    shapes = {"qkv": (h, 3 * h), "attention.dense": (h, h), "ffn": (h, i), "ffn_output": (i, h),
+              "embedding_mapping": (e, h)}
+    blocks = config.num_hidden_layers * config.inner_group_num
+    counts = {"qkv": blocks, "attention.dense": blocks, "ffn": blocks, "ffn_output": blocks, "embedding_mapping": 1}
+    gen = torch.Generator().manual_seed(0)
+    backends = ["default"] + (["onednn"] if onednn_available(dtype) else [])
+    gemm: dict[str, dict] = {}
+    with torch.inference_mode():
+        for name, (k, n) in shapes.items():
+            x = torch.randn(rows, k, generator=gen).to(dtype)
+            w = (torch.randn(n, k, generator=gen) * 0.02).to(dtype)
+            b = torch.zeros(n, dtype=dtype)
+            fns = {"default": lambda x=x, w=w, b=b: F.linear(x, w, b)}
+            if "onednn" in backends:
+                packed = torch.ops.mkldnn._reorder_linear_weight(w, rows)
+                fns["onednn"] = lambda x=x, p=packed, b=b: torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], "")
+            timing = round_robin(fns, reps, 1, f"gemm {str(dtype)[6:]} {rows}x{k}x{n}")
+            flops = 2 * rows * k * n
+            gemm[name] = {"m": rows, "k": k, "n": n, "count": counts[name],
+                          **{f"{b_}_gflops": flops / (t["min_ms"] / 1e3) / 1e9 for b_, t in timing.items()},
+                          **{f"{b_}_ms": t["min_ms"] for b_, t in timing.items()}}
+    mix: dict[str, float] = {}
+    for backend in backends:
+        flops = sum(2 * g["m"] * g["k"] * g["n"] * g["count"] for g in gemm.values())
+        ms = sum(g[f"{backend}_ms"] * g["count"] for g in gemm.values())
+        mix[backend] = flops / (ms / 1e3) / 1e9
+    best_per_shape_ms = sum(min(g[f"{b}_ms"] for b in backends) * g["count"] for g in gemm.values())
+    return gemm, mix, best_per_shape_ms
+
+
+def section_machine(s: dict, ctx: dict) -> dict:
+    import torch
 
     from albert_pt.inference import cpu_model_name, onednn_available
 
@@ -147,36 +190,7 @@ def section_machine(s: dict, ctx: dict) -> dict:
         except Exception:  # noqa: BLE001 - a missing optional library is recorded, not fatal
             versions[module] = None
     config = ctx["config"]
-    rows = s["batch"] * s["seq"]
-    h, e, i = config.hidden_size, config.embedding_size, config.intermediate_size
-    shapes = {"qkv": (h, 3 * h), "attention.dense": (h, h), "ffn": (h, i), "ffn_output": (i, h),
-              "embedding_mapping": (e, h)}
-    blocks = config.num_hidden_layers * config.inner_group_num
-    counts = {"qkv": blocks, "attention.dense": blocks, "ffn": blocks, "ffn_output": blocks, "embedding_mapping": 1}
-    gen = torch.Generator().manual_seed(0)
-    gemm: dict[str, dict] = {}
-    with torch.inference_mode():
-        for name, (k, n) in shapes.items():
-            x = torch.randn(rows, k, generator=gen)
-            w = torch.randn(n, k, generator=gen) * 0.02
-            b = torch.zeros(n)
-            fns = {"default": lambda x=x, w=w, b=b: F.linear(x, w, b)}
-            if onednn_available():
-                packed = torch.ops.mkldnn._reorder_linear_weight(w, rows)
-                fns["onednn"] = lambda x=x, p=packed, b=b: torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], "")
-            reps = 3 if s["quick"] else 10
-            timing = round_robin(fns, reps, 1, f"gemm {rows}x{k}x{n}")
-            flops = 2 * rows * k * n
-            gemm[name] = {"m": rows, "k": k, "n": n, "count": counts[name],
-                          **{f"{b_}_gflops": flops / (t["min_ms"] / 1e3) / 1e9 for b_, t in timing.items()},
-                          **{f"{b_}_ms": t["min_ms"] for b_, t in timing.items()}}
-    backends = ["default"] + (["onednn"] if onednn_available() else [])
-    mix: dict[str, float] = {}
-    for backend in backends:
-        flops = sum(2 * g["m"] * g["k"] * g["n"] * g["count"] for g in gemm.values())
-        ms = sum(g[f"{backend}_ms"] * g["count"] for g in gemm.values())
-        mix[backend] = flops / (ms / 1e3) / 1e9
-    best_per_shape_ms = sum(min(g[f"{b}_ms"] for b in backends) * g["count"] for g in gemm.values())
+    gemm, mix, best_per_shape_ms = gemm_rates(config, s["batch"] * s["seq"], torch.float32, 3 if s["quick"] else 10)
     flops_total = matmul_flops(config, s["batch"], s["seq"])
     best_rate = max(mix.values())
     ctx["floor_ms"] = flops_total / (best_rate * 1e9) * 1e3
@@ -278,6 +292,62 @@ def section_forward(s: dict, ctx: dict) -> dict:
     return {"batch": b, "seq": n, "rows": rows, "floor_ms": floor, "notes": notes,
             "fast_gemm_choices": {k: v for k, v in fast.gemm_choices().items() if "block0" in k or "group" not in k},
             "tuner_decisions": fast.tuner.decisions}
+
+
+def section_bf16(s: dict, ctx: dict) -> dict:
+    """bfloat16 forward: the fast path's bfloat16 mode and bfloat16 autocast, against the bfloat16 floor (FLOPs over
+    the best bfloat16 GEMM rate measured here) and against float32 transformers for accuracy. Where the CPU has no
+    native bfloat16 the figures show the cost of emulation (why the path is opt-in there)."""
+    import torch
+    import transformers
+
+    from albert_core import Head
+    from albert_pt.inference import optimize_for_inference
+    from albert_pt.pretraining import bf16_support
+
+    transformers.logging.set_verbosity_error()
+    native, reason = bf16_support("cpu")
+    config, work = ctx["config"], ctx["work"]
+    b, n = s["batch"], s["seq"]
+    iters = s["iters"] if native else min(s["iters"], 3)
+    gemm, mix, _ = gemm_rates(config, b * n, torch.bfloat16, 3 if s["quick"] or not native else 10)
+    floor = matmul_flops(config, b, n) / (max(mix.values()) * 1e9) * 1e3
+    directory = work / "base"
+    ours = _save_pt(config, Head.BASE, directory)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast_bf16 = optimize_for_inference(ours, dtype=torch.bfloat16)
+    fast = optimize_for_inference(ours)
+    hf = transformers.AlbertModel.from_pretrained(directory, attn_implementation="sdpa").eval()
+    gen = torch.Generator().manual_seed(0)
+    inputs = {"input_ids": torch.randint(5, config.vocab_size, (b, n), generator=gen),
+              "attention_mask": torch.ones(b, n, dtype=torch.long),
+              "token_type_ids": torch.zeros(b, n, dtype=torch.long)}
+
+    def autocast(model):
+        def run():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return model(**inputs).last_hidden_state.float()
+        return run
+
+    fns: dict[str, Callable[[], Any]] = {
+        "albert_pt fast bf16": lambda: fast_bf16(**inputs).last_hidden_state,
+        "albert_pt eager bf16 autocast": autocast(ours),
+        "transformers sdpa bf16 autocast": autocast(hf),
+        "albert_pt fast fp32": lambda: fast(**inputs).last_hidden_state,
+    }
+    with torch.inference_mode():
+        reference = hf(**inputs).last_hidden_state
+        scale = float(reference.abs().max())
+        error = {name: float((fn() - reference).abs().max()) / scale for name, fn in fns.items()}
+        log("bf16 error relative to float32 transformers: " + ", ".join(f"{k} {v:.1e}" for k, v in error.items()))
+        timing = round_robin(fns, iters, 1, "bf16")
+    fp32_ms = timing["albert_pt fast fp32"]["median_ms"]
+    rows = {name: {**t, "x_bf16_floor": t["median_ms"] / floor, "relative_error_vs_fp32": error[name],
+                   "speedup_vs_fast_fp32": fp32_ms / t["median_ms"]} for name, t in timing.items()}
+    return {"batch": b, "seq": n, "native": native, "reason": reason, "gemm": gemm, "gemm_mix_gflops": mix,
+            "bf16_floor_ms": floor, "rows": rows,
+            "fast_gemm_choices": {k: v for k, v in fast_bf16.gemm_choices().items() if "block0" in k}}
 
 
 def section_tf(s: dict, ctx: dict) -> dict:
@@ -499,7 +569,8 @@ def section_convert(s: dict, ctx: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-SECTION_FNS = {"machine": section_machine, "forward": section_forward, "tf": section_tf, "train": section_train,
+SECTION_FNS = {"machine": section_machine, "forward": section_forward, "bf16": section_bf16, "tf": section_tf,
+               "train": section_train,
                "e2e": section_e2e, "tokenizer": section_tokenizer, "convert": section_convert}
 
 
@@ -540,6 +611,10 @@ def markdown(result: dict) -> str:
                                         ("vs transformers eager", "speedup_vs_transformers_eager", ".2f"),
                                         ("x floor", "x_floor", ".2f"),
                                         ("max abs diff", "max_abs_diff_vs_transformers", ".1e")]),
+        ("bf16", "bfloat16 forward", [("median ms", "median_ms", ".1f"), ("spread", "spread", ".0%"),
+                                      ("x bf16 floor", "x_bf16_floor", ".2f"),
+                                      ("vs fast fp32", "speedup_vs_fast_fp32", ".2f"),
+                                      ("max abs diff / scale vs fp32", "relative_error_vs_fp32", ".1e")]),
         ("tf", "TensorFlow", [("median ms", "median_ms", ".1f"), ("spread", "spread", ".0%"),
                               ("time / transformers TF", "ratio_vs_transformers_tf", ".2f"),
                               ("x floor", "x_floor", ".2f"),
@@ -559,8 +634,12 @@ def markdown(result: dict) -> str:
             out += [f"## {key}", "", f"failed: `{section['error'].splitlines()[-1]}`", ""]
             continue
         extra = ""
-        if key in ("forward", "tf"):
+        if key in ("forward", "tf", "bf16"):
             extra = f" (batch {section['batch']} x seq {section['seq']})"
+        if key == "bf16":
+            out += [f"Native bfloat16: {section['native']} ({section['reason']}). bfloat16 GEMM mix: "
+                    + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in section["gemm_mix_gflops"].items())
+                    + f"; **bf16 floor {section['bf16_floor_ms']:.1f} ms**.", ""]
         out += table(title + extra, section["rows"], cols)
         if key == "train":
             out += [f"albert_pt / transformers speed-up: {section['speedup_vs_transformers']:.2f}x; first losses "
@@ -588,7 +667,7 @@ def plot(result: dict, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    panels = [(k, result[k]) for k in ("forward", "tf", "train", "e2e", "tokenizer")
+    panels = [(k, result[k]) for k in ("forward", "bf16", "tf", "train", "e2e", "tokenizer")
               if isinstance(result.get(k), dict) and "rows" in result[k]]
     if not panels:
         return False
@@ -598,8 +677,9 @@ def plot(result: dict, path: Path) -> bool:
         names = list(section["rows"])
         values = [section["rows"][n]["median_ms"] for n in names]
         ax.barh(names, values, color="tab:blue")
-        if key == "forward" and section.get("floor_ms"):
-            ax.axvline(section["floor_ms"], color="tab:red", linestyle="--", label="floor (FLOPs / best GEMM)")
+        floor = section.get("floor_ms") if key == "forward" else section.get("bf16_floor_ms")
+        if floor:
+            ax.axvline(floor, color="tab:red", linestyle="--", label="floor (FLOPs / best GEMM)")
             ax.legend(loc="lower right", fontsize=7)
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("ms (median, lower is better)", fontsize=8)

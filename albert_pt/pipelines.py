@@ -1,7 +1,9 @@
 """PyTorch pipelines: :func:`pipeline` runs any task of :mod:`albert_core.pipelines` on an albert_pt model.
 
 Everything but the forward pass (tokenizing, batching by length, decoding the answers) is in
-:mod:`albert_core.pipelines`; here is only the runner: the model under ``torch.no_grad()``, numpy in and out.
+:mod:`albert_core.pipelines`; here is only the runner: the model's fast inference path
+(:func:`albert_pt.inference.optimize_for_inference`, exact within float32 rounding) with padded positions skipped,
+numpy in and out.
 
 >>> from albert_pt import pipeline
 >>> fill = pipeline("fill-mask")  # the small model shipped with albert-lite
@@ -24,15 +26,25 @@ from .modeling import MODEL_CLASSES
 __all__ = ["make_runner", "pipeline"]
 
 
-def make_runner(model: torch.nn.Module) -> Runner:
+def make_runner(model: torch.nn.Module, fast: bool = True) -> Runner:
     """The forward pass of ``model`` as a :data:`~albert_core.pipelines.Runner`: int64 numpy arrays in, the float
-    output fields as float32 numpy arrays out, in eval mode and without autograd."""
+    output fields as float32 numpy arrays out, in eval mode and without autograd.
+
+    With ``fast`` (default) the batches run on the model's fast inference path with ``unpad=True``: the linear layers
+    see only the real tokens of the (length-sorted, right-padded) batch, and the padded positions come back as
+    zeros, which the pipelines never read. ``fast=False`` runs the eager model on the padded batch.
+    """
+    from .inference import optimize_for_inference
+
     model.eval()
+    forward = optimize_for_inference(model) if fast else model
+    device = next(model.parameters()).device
 
     def run(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        tensors = {key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.int64)) for key, value in inputs.items()}
+        tensors = {key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.int64)).to(device)
+                   for key, value in inputs.items()}
         with torch.no_grad():
-            out = model(**tensors)
+            out = forward(**tensors, unpad=True) if fast else forward(**tensors)
         return {key: value.detach().float().cpu().numpy() for key, value in out.items()
                 if isinstance(value, torch.Tensor) and value.is_floating_point()}
 

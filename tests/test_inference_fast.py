@@ -407,3 +407,20 @@ def test_benchmark_command_smoke_run(tmp_path):
     tok = result["tokenizer"]
     assert tok["ids_equal_to_slow_reference"]["albert_core"] == tok["checked"]
     assert abs(result["train"]["first_loss"]["albert_pt"] - result["train"]["first_loss"]["transformers"]) < 1e-4
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the PyTorch pipelines run on the fast path, skipping padding
+
+
+def test_pipeline_runner_skips_padding_and_matches_the_eager_runner(tmp_path_factory):
+    from albert_pt.pipelines import make_runner
+
+    config, ours, _ = models("groups2_inner2", Head.TOKEN_CLASSIFICATION, tmp_path_factory)
+    ids, types = random_sequences(config, 5, seed=7, max_len=20)
+    _, (batch, mask, tt) = padded_eager(ours, ids, types)
+    inputs = {"input_ids": batch.numpy(), "attention_mask": mask.numpy(), "token_type_ids": tt.numpy()}
+    fast, eager = make_runner(ours)(inputs)["logits"], make_runner(ours, fast=False)(inputs)["logits"]
+    real = mask.numpy().astype(bool)
+    assert np.abs(fast[real] - eager[real]).max() < ATOL
+    assert not fast[~real].any() and eager[~real].any()  # padded positions were not computed on the fast path

@@ -52,6 +52,14 @@ class UsageError(AlbertError, ValueError):
     """An argument value (of a function or a command-line option) that cannot be used."""
 
 
+class TokenizerArgumentError(TokenizerError, UsageError):
+    """A tokenizer argument with a value that cannot be used (``padding_side="middle"``, ``stride=-1``, ...).
+
+    It is both a :class:`~albert_core.TokenizerError` and a :class:`~albert_core.errors.UsageError`, so either
+    ``except`` clause catches it; the message names the argument.
+    """
+
+
 class FrameworkMissingError(AlbertError, ImportError):
     """An optional framework (torch, tensorflow, h5py) is needed for this call but is not installed."""
 
@@ -112,6 +120,7 @@ __all__ = [
     "FrameworkMissingError",
     "InputError",
     "NonFiniteWeightsWarning",
+    "TokenizerArgumentError",
     "TokenizerError",
     "UsageError",
 ]

@@ -70,7 +70,7 @@ class AddedTokenSpec:
 
 def as_token_list(new_tokens: Any, argument: str) -> list[Any]:
     """``new_tokens`` (one token or a list/tuple of them) as a list, or a
-    :class:`~albert_core.tokenizer.encoding.TokenizerArgumentError`."""
+    :class:`~albert_core.errors.TokenizerArgumentError`."""
     if isinstance(new_tokens, (str, dict)) or hasattr(new_tokens, "content"):
         return [new_tokens]
     if not isinstance(new_tokens, (list, tuple)):

@@ -337,7 +337,7 @@ def check_text(text: Any) -> None:
 
 
 def check_side(value: Any, argument: str) -> str:
-    """``"left"`` or ``"right"``, or a :class:`~albert_core.tokenizer.encoding.TokenizerArgumentError` naming
+    """``"left"`` or ``"right"``, or a :class:`~albert_core.errors.TokenizerArgumentError` naming
     ``argument``.
 
     >>> check_side("left", "padding_side")
@@ -349,7 +349,7 @@ def check_side(value: Any, argument: str) -> str:
 
 
 def check_flags(flags: dict[str, Any]) -> None:
-    """Raise a :class:`~albert_core.tokenizer.encoding.TokenizerArgumentError` naming the first of ``flags``
+    """Raise a :class:`~albert_core.errors.TokenizerArgumentError` naming the first of ``flags``
     (argument name -> value) that is not a bool.
 
     >>> check_flags({"return_length": True})
@@ -363,7 +363,7 @@ def check_options(
     *, return_tensors: Any, max_length: Any, pad_to_multiple_of: Any, truncation: str, has_pairs: bool,
     stride: Any = 0, return_overflowing_tokens: Any = False, flags: dict[str, Any] | None = None,
 ) -> None:
-    """Raise a :class:`~albert_core.tokenizer.encoding.TokenizerArgumentError` (a
+    """Raise a :class:`~albert_core.errors.TokenizerArgumentError` (a
     :class:`~albert_core.TokenizerError`) naming the first invalid call option (``truncation`` already parsed).
     ``flags`` maps the names of boolean options to their values."""
     if return_tensors not in (None, "np", "pt", "tf"):

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from albert_core.errors import TokenizerError, UsageError
-
-
-class TokenizerArgumentError(TokenizerError, UsageError):
-    """A tokenizer argument with a value that cannot be used (``padding_side="middle"``, ``stride=-1``, ...).
-
-    It is both a :class:`~albert_core.TokenizerError` and a :class:`~albert_core.errors.UsageError`, so either
-    ``except`` clause catches it; the message names the argument.
-    """
+from albert_core.errors import TokenizerArgumentError  # noqa: F401 - defined with the other errors; kept importable here
 
 
 class RowLayout:

@@ -120,8 +120,8 @@ def onednn_available(dtype: torch.dtype = torch.float32) -> bool:
         return False
 
 
-#: The compute dtypes of the fast path: float32, and bfloat16 (weights and GEMMs; LayerNorm, softmax accumulation,
-#: residual sums and outputs stay float32).
+#: The compute dtypes of the fast path, float32 and bfloat16 (for the weights and GEMMs only; LayerNorm, softmax
+#: accumulation, residual sums and outputs stay float32).
 DTYPES = (torch.float32, torch.bfloat16)
 
 

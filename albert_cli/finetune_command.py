@@ -83,6 +83,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                         help="override the head's dropout (default: the checkpoint's)")
     parser.add_argument("--max-train-examples", type=int, default=None, help="use only the first N")
     parser.add_argument("--max-eval-examples", type=int, default=None, help="use only the first N")
+    parser.add_argument("--bf16", action="store_true",
+                        help="bfloat16 mixed precision (float32 weights, optimizer state and loss); refused where the "
+                             "hardware lacks native bfloat16 (default: off, float32)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     parser.set_defaults(run=run_finetune)
 
@@ -100,7 +103,7 @@ def config_from_args(args: argparse.Namespace) -> FinetuneConfig:
         clip_norm=args.clip_norm if args.clip_norm else None, labels=args.labels, metric=args.metric,
         doc_stride=args.doc_stride, max_query_length=args.max_query_length, label_all_tokens=args.label_all_tokens,
         classifier_dropout=args.classifier_dropout, max_train_examples=args.max_train_examples,
-        max_eval_examples=args.max_eval_examples, quiet=args.quiet)
+        max_eval_examples=args.max_eval_examples, bf16=args.bf16, quiet=args.quiet)
     return config.validate()
 
 
@@ -118,7 +121,8 @@ def run_finetune(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = {"metric": result.metric, "best": result.best_metric, "best_epoch": result.best_epoch,
-               "steps": result.steps, "best_dir": str(result.best_dir) if result.best_dir else None}
+               "steps": result.steps, "best_dir": str(result.best_dir) if result.best_dir else None,
+               "bf16": result.bf16}
     print(json.dumps(summary))
     return 0
 

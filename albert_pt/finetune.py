@@ -9,6 +9,11 @@ the evaluation data, and the best
 epoch's model and tokenizer saved to ``OUT/best``; a progress bar, ``history.csv``, ``metrics.json`` and
 ``history.png``. :func:`albert_tf.finetune.finetune` is the Keras mirror (same data order, schedule and metric).
 
+With ``bf16=True`` the forward pass and the loss of training and evaluation run under
+``torch.autocast(dtype=torch.bfloat16)`` (matmuls in bfloat16); the weights, the gradients, the optimizer slots and
+the loss stay float32. It is refused (:class:`~albert_core.ConfigError`) where
+:func:`albert_pt.pretraining.bf16_support` finds no native bfloat16 arithmetic, as in pre-training.
+
 >>> import tempfile
 >>> from albert_core.filenames import DEFAULT_MODEL_DIR
 >>> from albert_core.finetuning import FinetuneConfig
@@ -30,13 +35,26 @@ import numpy as np
 import torch
 
 from albert_core import AlbertConfig, AlbertTokenizer
-from albert_core.errors import PartialLoadWarning
+from albert_core.errors import ConfigError, PartialLoadWarning
 from albert_core.finetuning import FinetuneConfig, FinetuneResult, RunData, prepare_run
 from albert_core.finetuning.features import OUTPUT_NAMES, TaskFeatures, evaluate_outputs
 from albert_core.finetuning.run import BestTracker, RunRecorder, epoch_batches, progress_bar, save_best
 
+from . import pretraining
 from .modeling import MODEL_CLASSES
 from .optim import AdamW, WarmupPolynomialDecay, clip_grad_norm
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def _check_bf16(device: torch.device) -> None:
+    """Raise :class:`~albert_core.ConfigError` naming the reason unless ``device`` computes in bfloat16 natively."""
+    supported, reason = pretraining.bf16_support(device)
+    if not supported:
+        raise ConfigError(f"bf16: {reason}; run without bf16=True (--bf16)")
 
 
 def load_model(config: FinetuneConfig, data: RunData) -> torch.nn.Module:
@@ -51,17 +69,21 @@ def load_model(config: FinetuneConfig, data: RunData) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def predict_outputs(model: torch.nn.Module, features: TaskFeatures, batch_size: int) -> dict[str, np.ndarray]:
-    """The model's outputs the task's metric reads, on every row of ``features`` (eval mode, batches in order)."""
+def predict_outputs(model: torch.nn.Module, features: TaskFeatures, batch_size: int, bf16: bool = False
+                    ) -> dict[str, np.ndarray]:
+    """The model's outputs the task's metric reads, on every row of ``features`` (eval mode, batches in order;
+    under bfloat16 autocast when ``bf16``), as float32."""
     was_training = model.training
     model.eval()
     names = OUTPUT_NAMES[features.task]
     parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    device = _device(model)
     for start in range(0, features.num_rows, batch_size):
-        inputs = {k: torch.from_numpy(v[start:start + batch_size]) for k, v in features.inputs.items()}
-        output = model(**inputs)
+        inputs = {k: torch.from_numpy(v[start:start + batch_size]).to(device) for k, v in features.inputs.items()}
+        with pretraining._autocast(device, bf16):
+            output = model(**inputs)
         for name in names:
-            parts[name].append(output[name].float().numpy())
+            parts[name].append(output[name].float().cpu().numpy())
     model.train(was_training)
     return {name: np.concatenate(arrays) for name, arrays in parts.items()}
 
@@ -70,7 +92,7 @@ def evaluate(model: torch.nn.Module, data: RunData) -> dict[str, float] | None:
     """The task metrics on the run's evaluation data (``None`` without it)."""
     if data.eval is None:
         return None
-    outputs = predict_outputs(model, data.eval, data.config.eval_batch_size)
+    outputs = predict_outputs(model, data.eval, data.config.eval_batch_size, data.config.bf16)
     return evaluate_outputs(data.eval, outputs, data.labels,
                             version_2_with_negative=data.config.version_2_with_negative)
 
@@ -90,9 +112,13 @@ def finetune(config: FinetuneConfig, *, train_data: Any = None, eval_data: Any =
         a :class:`~albert_core.finetuning.run.FinetuneResult`.
 
     Raises:
-        ~albert_core.ConfigError: for bad settings; ~albert_core.InputError: for malformed data.
+        ~albert_core.ConfigError: for bad settings, and for ``bf16`` where the device lacks native bfloat16;
+            ~albert_core.InputError: for malformed data.
     """
     config.validate()
+    device = _device(model) if model is not None else torch.device("cpu")  # load_model loads onto the CPU
+    if config.bf16:  # refused before any data is read
+        _check_bf16(device)
     tokenizer = tokenizer if tokenizer is not None else AlbertTokenizer.from_pretrained(config.model)
     data = prepare_run(config, tokenizer, train_data, eval_data)
     torch.manual_seed(config.seed)  # the new head's initial weights and dropout
@@ -102,17 +128,18 @@ def finetune(config: FinetuneConfig, *, train_data: Any = None, eval_data: Any =
                       bias_correction=True)
     scheduler = WarmupPolynomialDecay(optimizer, data.schedule)
     parameters = [p for p in model.parameters() if p.requires_grad]
-    recorder = RunRecorder(config.metric_name)
+    recorder = RunRecorder(config.metric_name, bf16=config.bf16)
     tracker = BestTracker(config.metric_name)
-    arrays = {k: torch.from_numpy(v) for k, v in data.train.arrays().items()}
+    arrays = {k: torch.from_numpy(v).to(device) for k, v in data.train.arrays().items()}
     step, started, best_dir = 0, time.perf_counter(), None
     with progress_bar(config, data.total_steps, "pt") as progress:
         for epoch in range(1, config.epochs + 1):
             losses = []
             for rows in epoch_batches(data.train.num_rows, config.batch_size, config.seed, epoch - 1):
-                index = torch.from_numpy(rows)
+                index = torch.from_numpy(rows).to(device)
                 learning_rate = scheduler.get_last_lr()[0]
-                loss = model(**{k: v[index] for k, v in arrays.items()}).loss
+                with pretraining._autocast(device, config.bf16):  # the loss comes out float32 either way
+                    loss = model(**{k: v[index] for k, v in arrays.items()}).loss
                 loss.backward()
                 if config.clip_norm is not None:
                     clip_grad_norm(parameters, config.clip_norm)
@@ -138,7 +165,7 @@ def finetune(config: FinetuneConfig, *, train_data: Any = None, eval_data: Any =
     model.eval()
     return FinetuneResult(model=model, metric=config.metric_name, best_metric=tracker.best_value,
                           best_epoch=tracker.best_epoch, epochs=recorder.epochs, steps=step, best_dir=best_dir,
-                          files=files, labels=data.labels)
+                          files=files, labels=data.labels, bf16=config.bf16)
 
 
 __all__ = ["evaluate", "finetune", "load_model", "predict_outputs"]

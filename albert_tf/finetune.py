@@ -9,6 +9,12 @@ warm-up/decay schedule as a Keras ``LearningRateSchedule`` (:class:`albert_tf.op
 data after each epoch, added to the logs as ``eval_<name>``), :class:`BestPretrainedCheckpoint` (``save_pretrained``
 and the tokenizer into ``OUT/best`` when the metric improves) and :class:`StepHistory` (one history row per update).
 
+With ``bf16=True`` the model is built under the Keras ``mixed_bfloat16`` policy
+(``albert_tf.pretraining.set_precision_policy``): layers compute in bfloat16, the variables, the optimizer slots
+and the loss stay float32, and the caller's global policy is restored afterwards (also after an error). It is refused
+(:class:`~albert_core.ConfigError`) where :func:`albert_tf.pretraining.bf16_support` finds no native bfloat16
+arithmetic, as in pre-training. A model passed in must then have been built under ``mixed_bfloat16`` itself.
+
 >>> import tempfile
 >>> from albert_core.filenames import DEFAULT_MODEL_DIR
 >>> from albert_core.finetuning import FinetuneConfig
@@ -31,7 +37,7 @@ import keras
 import numpy as np
 
 from albert_core import AlbertConfig, AlbertTokenizer
-from albert_core.errors import PartialLoadWarning
+from albert_core.errors import ConfigError, PartialLoadWarning
 from albert_core.finetuning import FinetuneConfig, FinetuneResult, RunData, prepare_run
 from albert_core.finetuning.features import OUTPUT_NAMES, TaskFeatures, evaluate_outputs
 from albert_core.finetuning.run import BestTracker, RunRecorder, epoch_batches, progress_bar, save_best
@@ -39,6 +45,7 @@ from albert_core.training import TrainingProgress
 
 from .modeling import MODEL_CLASSES
 from .optim import AdamW, WarmupPolynomialDecay
+from .pretraining import set_precision_policy
 
 
 def load_model(config: FinetuneConfig, data: RunData) -> keras.Model:
@@ -181,18 +188,36 @@ class StepHistory(keras.callbacks.Callback):
 def finetune(config: FinetuneConfig, *, train_data: Any = None, eval_data: Any = None,
              model: keras.Model | None = None, tokenizer: Any = None) -> FinetuneResult:
     """Fine-tune ``config.model`` on the task with Keras ``fit``; arguments and result as
-    :func:`albert_pt.finetune.finetune`."""
+    :func:`albert_pt.finetune.finetune`.
+
+    Raises:
+        ~albert_core.ConfigError: for bad settings, for ``bf16`` where bfloat16 is not native or with a ``model``
+            passed in that does not compute in bfloat16; ~albert_core.InputError: for malformed data.
+    """
     config.validate()
+    policy = keras.mixed_precision.global_policy()
+    try:
+        set_precision_policy(config.bf16)  # refused before any data is read; the model built next follows it
+        return _finetune(config, train_data, eval_data, model, tokenizer)
+    finally:  # the model keeps its policy; the caller's models built later get theirs back
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _finetune(config: FinetuneConfig, train_data: Any, eval_data: Any, model: keras.Model | None,
+              tokenizer: Any) -> FinetuneResult:
     tokenizer = tokenizer if tokenizer is not None else AlbertTokenizer.from_pretrained(config.model)
     data = prepare_run(config, tokenizer, train_data, eval_data)
     keras.utils.set_random_seed(config.seed)  # the new head's initial weights and dropout
     model = model if model is not None else load_model(config, data)
+    if config.bf16 and model.compute_dtype != "bfloat16":
+        raise ConfigError(f"bf16: the model passed in computes in {model.compute_dtype}, not bfloat16; build it "
+                          "under the Keras 'mixed_bfloat16' policy, or leave model out")
     schedule = WarmupPolynomialDecay(data.schedule)
     optimizer = AdamW(learning_rate=schedule, weight_decay=config.weight_decay, bias_correction=True,
                       global_clipnorm=config.clip_norm, variable_names=model.canonical_variables())
     model.compile(optimizer=optimizer, jit_compile=False)
     batches = FinetuneBatches(data.train, config.batch_size, config.seed)
-    recorder = RunRecorder(config.metric_name)
+    recorder = RunRecorder(config.metric_name, bf16=config.bf16)
     evaluating = data.eval is not None
     checkpoint = BestPretrainedCheckpoint(config, tokenizer, evaluating)
     with progress_bar(config, data.total_steps, "tf") as progress:
@@ -208,7 +233,7 @@ def finetune(config: FinetuneConfig, *, train_data: Any = None, eval_data: Any =
     return FinetuneResult(model=model, metric=config.metric_name, best_metric=tracker.best_value,
                           best_epoch=tracker.best_epoch, epochs=recorder.epochs,
                           steps=int(model.optimizer.iterations.numpy()), best_dir=checkpoint.best_dir, files=files,
-                          labels=data.labels)
+                          labels=data.labels, bf16=config.bf16)
 
 
 __all__ = ["BestPretrainedCheckpoint", "FinetuneBatches", "StepHistory", "TaskMetricCallback",

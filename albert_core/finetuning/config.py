@@ -88,6 +88,9 @@ class FinetuneConfig:
         classifier_dropout: override the head's dropout (``0.0`` makes training deterministic).
         eval_batch_size: rows per evaluation batch.
         max_train_examples, max_eval_examples: use only the first N examples.
+        bf16: bfloat16 mixed precision (opt-in): the forward pass and the loss under ``torch.autocast`` in PyTorch,
+            the ``mixed_bfloat16`` policy in Keras; weights, optimizer slots and the loss stay float32. Refused
+            (:class:`~albert_core.ConfigError`) where the hardware lacks native bfloat16 arithmetic.
         quiet: no progress bar or messages.
     """
 
@@ -115,6 +118,7 @@ class FinetuneConfig:
     eval_batch_size: int = 64
     max_train_examples: int | None = None
     max_eval_examples: int | None = None
+    bf16: bool = False
     quiet: bool = False
 
     def __post_init__(self) -> None:
@@ -161,7 +165,7 @@ class FinetuneConfig:
         if self.labels is not None:
             if isinstance(self.labels, str) or not self.labels or len(set(self.labels)) != len(self.labels):
                 raise ConfigError(f"labels must be a non-empty list of distinct names, got {self.labels!r}")
-        for name in ("label_all_tokens", "quiet"):
+        for name in ("label_all_tokens", "bf16", "quiet"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.version_2_with_negative is not None and not isinstance(self.version_2_with_negative, bool):

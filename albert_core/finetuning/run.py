@@ -177,12 +177,14 @@ class RunRecorder:
     ``learning_rate``, ``loss``, ``elapsed_seconds``) and one entry per epoch (its evaluation metrics).
 
     ``write`` puts ``history.csv`` (the update rows, :func:`~albert_core.training.write_history_csv`),
-    ``metrics.json`` (the epochs) and ``history.png`` (:func:`plot_finetune_history`) in the output directory.
+    ``metrics.json`` (the epochs, the best one, and ``bf16``: whether the run computed in bfloat16) and
+    ``history.png`` (:func:`plot_finetune_history`) in the output directory.
     """
 
     metric: str
     history: History = field(default_factory=History)
     epochs: list[dict[str, Any]] = field(default_factory=list)
+    bf16: bool = False
 
     def log_step(self, step: int, learning_rate: float, loss: float, elapsed: float) -> None:
         self.history.append(step=step, learning_rate=learning_rate, loss=loss, elapsed_seconds=elapsed)
@@ -197,8 +199,8 @@ class RunRecorder:
         out.mkdir(parents=True, exist_ok=True)
         csv_path = write_history_csv(self.history, out / HISTORY_CSV_FILE)
         metrics_path = out / METRICS_FILE
-        metrics_path.write_text(json.dumps({"metric": self.metric, "epochs": self.epochs, "best": dict(best or {})},
-                                           indent=1) + "\n", encoding="utf-8")
+        metrics_path.write_text(json.dumps({"metric": self.metric, "epochs": self.epochs, "best": dict(best or {}),
+                                            "bf16": self.bf16}, indent=1) + "\n", encoding="utf-8")
         plot = plot_finetune_history(self.history.rows, self.epochs, self.metric, out / HISTORY_PLOT_FILE,
                                      verbose=not quiet)
         return {"history_csv": csv_path, "metrics_json": metrics_path, "plot": plot}
@@ -240,7 +242,7 @@ class FinetuneResult:
     """What a fine-tuning run returns: the trained ``model`` (after the last epoch), the evaluation ``metric`` and
     its best value and epoch (``None`` without evaluation data), the per-epoch records, the update count and the
     written files (``best_dir`` is ``OUT/best``: the best epoch's model and tokenizer, or the last epoch's without
-    evaluation data)."""
+    evaluation data); ``bf16``: whether the run computed in bfloat16 (``FinetuneConfig.bf16``)."""
 
     model: Any
     metric: str
@@ -251,6 +253,7 @@ class FinetuneResult:
     best_dir: Path | None
     files: dict[str, Path | None]
     labels: LabelSpace
+    bf16: bool = False
 
 
 def progress_bar(config: FinetuneConfig, total_steps: int, backend: str) -> TrainingProgress:

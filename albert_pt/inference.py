@@ -46,15 +46,8 @@ True
 from __future__ import annotations
 
 import functools
-import json
 import os
-import platform
-import statistics
-import tempfile
-import threading
-import time
 import warnings
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
@@ -73,6 +66,7 @@ from albert_core.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from albert_core.tuning import Tuner, cpu_model_name
 from albert_core.validation import check_choice_inputs, check_id_range, check_model_inputs
 
 from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
@@ -83,7 +77,6 @@ __all__ = [
     "FastAlbert",
     "FastLinear",
     "GemmTuner",
-    "cpu_model_name",
     "default_tuner",
     "bf16_check",
     "onednn_available",
@@ -152,35 +145,19 @@ def bf16_check(device: torch.device | str, quiet: bool = False) -> bool:
     return native
 
 
-def cpu_model_name() -> str:
-    """The CPU's model name from ``/proc/cpuinfo`` (``platform.processor()`` elsewhere).
-
-    >>> isinstance(cpu_model_name(), str)
-    True
-    """
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _bucket(rows: int) -> int:
     """``rows`` rounded up to a power of two: the row counts one measurement stands for."""
     return 1 << max(0, rows - 1).bit_length()
 
 
-class GemmTuner:
-    """Times the candidate kernels of a linear shape once and remembers the fastest.
+class GemmTuner(Tuner):
+    """Times the candidate kernels of a linear shape once and remembers the fastest (a
+    :class:`~albert_core.tuning.Tuner`).
 
     A decision is keyed by the row bucket (the row count rounded up to a power of two), the weight shape, the
-    activation and the candidates allowed. It is measured on random data with ``min(bucket, max_rows)`` rows: one
-    warm-up call per candidate, then round-robin calls until each candidate has ``min_reps`` samples and the
-    measurement has taken ``budget_s`` seconds (at most ``max_reps``); the candidate with the lowest median wins.
-    With ``cache_file`` the decisions are also read from and written to a JSON file, under a prefix naming the CPU
-    model, the torch version and the thread count, so a second process does not measure again.
+    activation, the dtype and the candidates allowed. It is measured on random data with ``min(bucket, max_rows)``
+    rows as :meth:`~albert_core.tuning.Tuner.measure` describes. With ``cache_file`` the decisions are also kept in
+    a JSON file, under a prefix naming the CPU model, the torch version and the thread count.
 
     Args:
         cache_file: JSON file to keep decisions in across processes (``None``: memory only).
@@ -198,78 +175,31 @@ class GemmTuner:
 
     def __init__(self, cache_file: str | os.PathLike[str] | None = None, budget_s: float = 0.03,
                  min_reps: int = 3, max_reps: int = 20, max_rows: int = 256) -> None:
-        if min_reps < 1 or max_reps < min_reps:
-            raise UsageError(f"need 1 <= min_reps <= max_reps, got min_reps={min_reps}, max_reps={max_reps}")
-        self.cache_file = None if cache_file is None else Path(cache_file)
-        self.budget_s, self.min_reps, self.max_reps, self.max_rows = budget_s, min_reps, max_reps, max_rows
-        #: every decision of this process: key -> {"choice", "rows", "median_us": {candidate: microseconds}}
-        self.decisions: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._disk: dict[str, Any] | None = None
+        super().__init__("gemm decisions 1", "", cache_file, budget_s, min_reps, max_reps)
+        self.max_rows = max_rows
 
     def machine_key(self) -> str:
         """The prefix of every disk key: CPU model, torch version and thread count."""
         return f"{cpu_model_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
 
-    def _read_disk(self) -> dict[str, Any]:
-        if self._disk is None:
-            self._disk = {}
-            if self.cache_file is not None and self.cache_file.is_file():
-                try:
-                    data = json.loads(self.cache_file.read_text(encoding="utf-8"))
-                    self._disk = data.get("decisions", {}) if isinstance(data, dict) else {}
-                except (OSError, ValueError):
-                    self._disk = {}  # a damaged cache is measured again and rewritten
-        return self._disk
-
-    def _write_disk(self) -> None:
-        if self.cache_file is None:
-            return
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"format": "albert-lite gemm decisions 1", "decisions": self._disk}, indent=1,
-                          sort_keys=True)
-        fd, tmp = tempfile.mkstemp(dir=self.cache_file.parent, prefix=".gemm-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, self.cache_file)
-
-    def choose(self, layer: FastLinear, rows: int) -> str:
+    def choose(self, layer: FastLinear, rows: int) -> str:  # type: ignore[override]
         """The fastest of ``layer.candidates`` for ``rows`` rows (measured on first use of the bucket)."""
         if len(layer.candidates) == 1:
             return layer.candidates[0]
         bucket = _bucket(rows)
         key = f"rows<={bucket} | {layer.in_features}->{layer.out_features} | act={layer.activation} | " \
               f"{str(layer.dtype).removeprefix('torch.')} | {','.join(layer.candidates)}"
-        with self._lock:
-            found = self.decisions.get(key)
-            if found is None:
-                disk = self._read_disk().get(f"{self.machine_key()} | {key}")
-                if isinstance(disk, dict) and disk.get("choice") in layer.candidates:
-                    found = self.decisions[key] = disk
-            if found is None:
-                found = self.decisions[key] = self._measure(layer, min(bucket, self.max_rows))
-                if self.cache_file is not None:
-                    self._read_disk()[f"{self.machine_key()} | {key}"] = found
-                    self._write_disk()
-        return found["choice"]
+        measured_rows = min(bucket, self.max_rows)
+        x = torch.randn(measured_rows, layer.in_features, generator=torch.Generator().manual_seed(0))
+        x = x.to(layer.device)
 
-    def _measure(self, layer: FastLinear, rows: int) -> dict[str, Any]:
-        x = torch.randn(rows, layer.in_features, generator=torch.Generator().manual_seed(0)).to(layer.device)
-        samples: dict[str, list[float]] = {c: [] for c in layer.candidates}
-        with torch.no_grad():
-            for candidate in layer.candidates:
-                layer.run(candidate, x)  # warm-up: first-call allocations, oneDNN primitive creation
-            start = time.perf_counter()
-            for rep in range(self.max_reps):
-                for candidate in layer.candidates:
-                    t0 = time.perf_counter()
+        def call(candidate: str) -> Callable[[], Any]:
+            def run() -> None:
+                with torch.no_grad():
                     layer.run(candidate, x)
-                    samples[candidate].append(time.perf_counter() - t0)
-                if rep + 1 >= self.min_reps and time.perf_counter() - start >= self.budget_s:
-                    break
-        medians = {c: statistics.median(s) * 1e6 for c, s in samples.items()}
-        return {"choice": min(medians, key=medians.__getitem__), "rows": rows,
-                "median_us": {c: round(v, 1) for c, v in medians.items()}}
+            return run
+
+        return super().choose(key, {c: call(c) for c in layer.candidates}, rows=measured_rows)
 
 
 _DEFAULT_TUNER: GemmTuner | None = None

@@ -171,7 +171,8 @@ def gemm_rates(config, rows: int, dtype, reps: int) -> tuple[dict[str, dict], di
 def section_machine(s: dict, ctx: dict) -> dict:
     import torch
 
-    from albert_pt.inference import cpu_model_name, onednn_available
+    from albert_core.tuning import cpu_model_name
+    from albert_pt.inference import onednn_available
 
     flags: list[str] = []
     try:

@@ -257,10 +257,10 @@ class Timed(FastLinear):
 
 @needs_onednn
 def test_tuner_picks_the_fastest_and_caches_on_disk(tmp_path, monkeypatch):
-    import albert_pt.inference as inference
+    import albert_core.tuning as tuning
 
     Timed.clock = Clock()
-    monkeypatch.setattr(inference, "time", Timed.clock)
+    monkeypatch.setattr(tuning, "time", Timed.clock)
     cache = tmp_path / "gemm.json"
     first = GemmTuner(cache_file=cache, budget_s=0.0, min_reps=3)
     layer = Timed(torch.randn(8, 4), torch.zeros(8), activation="gelu", tuner=first)

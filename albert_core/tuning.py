@@ -69,7 +69,8 @@ class Tuner:
         self.kind, self.machine = kind, machine
         self.cache_file = None if cache_file is None else Path(cache_file)
         self.budget_s, self.min_reps, self.max_reps = budget_s, min_reps, max_reps
-        #: every decision of this process: key -> {"choice", "median_us": {candidate: microseconds}, ...}
+        #: Every decision of this process, by key; each holds ``choice`` and ``median_us`` (microseconds per
+        #: candidate) and the fields given to :meth:`choose`.
         self.decisions: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._disk: dict[str, Any] | None = None

@@ -182,12 +182,11 @@ def input_id_rows(
 
 def _assemble(first: Rows[T], second: Rows[T] | None, start: T | None, sep: T | None, pad: T, length: int | None,
               in_place: bool) -> Rows[T]:
-    if not in_place:
+    if start is not None:  # one new list per row, built in one step (no insert at the front)
+        first = [[start, *a, sep] for a in first]  # type: ignore[list-item]
+    elif not in_place:
         first = [[*a] for a in first]
     for i, row in enumerate(first):
-        if start is not None:
-            row.insert(0, start)
-            row.append(sep)  # type: ignore[arg-type]
         if second is not None:
             row += second[i]
             if start is not None:

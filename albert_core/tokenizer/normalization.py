@@ -60,9 +60,21 @@ class Normalizer:
         self._first_chars = frozenset(t[0] for t in kept)
         split_first = frozenset(t[0] for t in by_length)
         self._first_chars_any_case = frozenset(c.lower() for c in split_first) | split_first
+        # an ASCII text holding none of these needs no special-token handling at all (the common case)
+        self._plain_blockers = frozenset(c.lower() for c in split_first | self._first_chars) | split_first | \
+            self._first_chars
 
     def segments(self, text: str) -> tuple[Segment, ...]:
         """The special-token and text segments of ``text``, in order (empty text stretches are dropped)."""
+        if text.isascii():  # fast path: no special token, no offset remapping, usually nothing to rewrite
+            low = text.lower() if self.do_lower_case else text
+            if self._plain_blockers.isdisjoint(low) and self._plain_blockers.isdisjoint(text):
+                if not low:
+                    return ()
+                if ((not self.remove_space or " ".join(low.split()) == low) and "``" not in low
+                        and "''" not in low):
+                    return ((None, low, None, None, 0),)
+                return (self._preprocess(low, 0, None),)
         low, starts = self._lower_case(text)
         parts = self._split_specials(low)
         if len(parts) == 1:  # no special token: skip building a list

@@ -9,10 +9,12 @@ naming the argument, what was expected and what was given.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from .config import AlbertConfig
-from .errors import InputError
+from .errors import InputError, UsageError
 
 #: Label value that every loss ignores (padding, unmasked positions). Cross-entropy losses average over the
 #: positions that are not ignored; when every position is ignored the loss is 0 rather than NaN (a batch with no
@@ -218,3 +220,69 @@ def check_labels_shape(name: str, labels: Shape, expected: Sequence[int | None])
         return
     if len(labels) != len(expected) or not all(_same(a, b) for a, b in zip(labels, expected)):
         raise InputError(f"{name} must have shape {_fmt(expected)}, got {_fmt(labels)}")
+
+
+def _sequence_ids(name: str, values: Any, index: int) -> np.ndarray:
+    """One sequence of ids (a list, a numpy array, or a framework tensor on any device) as int64 numpy."""
+    if hasattr(values, "detach"):
+        values = values.detach()
+    if hasattr(values, "cpu"):
+        values = values.cpu()
+    if hasattr(values, "numpy"):
+        array = np.asarray(values.numpy())
+    else:
+        array = np.asarray(values if isinstance(values, np.ndarray) else list(values))
+    if array.ndim != 1:
+        raise InputError(f"{name}[{index}] must be one sequence of ids, got shape {tuple(array.shape)}")
+    if array.size and array.dtype.kind not in "iu":
+        raise InputError(f"{name}[{index}] must hold integer ids, got {array.dtype.name}")
+    return array.astype(np.int64)
+
+
+def check_sequence_batch(config: AlbertConfig, sequences: Any, token_type_ids: Any = None, max_tokens: Any = 8192
+                         ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """The checked arguments of a fast path's ``encode_batch``: sequences of different lengths, as int64 arrays.
+
+    ``sequences`` is a list of id sequences or a tokenizer's output (its ``token_type_ids`` are used unless
+    ``token_type_ids`` is given). Raises :class:`~albert_core.errors.InputError` for a sequence that is not 1-D
+    integer ids, is empty, is longer than ``max_position_embeddings`` or holds ids out of range, or for segment ids
+    that do not match their sequence; :class:`~albert_core.errors.UsageError` for ``max_tokens`` below 1.
+
+    >>> cfg = AlbertConfig(vocab_size=10, hidden_size=8, num_attention_heads=2, max_position_embeddings=4)
+    >>> ids, types = check_sequence_batch(cfg, {"input_ids": [[2, 5, 3], [2, 3]]})
+    >>> [a.tolist() for a in ids], types
+    ([[2, 5, 3], [2, 3]], None)
+    >>> check_sequence_batch(cfg, [[2, 3], []])
+    Traceback (most recent call last):
+    ...
+    albert_core.errors.InputError: input_ids[1] is empty
+    """
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer)) or max_tokens < 1:
+        raise UsageError(f"max_tokens must be at least 1, got {max_tokens!r}")
+    if isinstance(sequences, Mapping):
+        if token_type_ids is None:
+            token_type_ids = sequences.get("token_type_ids")
+        sequences = sequences["input_ids"]
+    seqs = [_sequence_ids("input_ids", s, i) for i, s in enumerate(sequences)]
+    types = None
+    if token_type_ids is not None and seqs:
+        if len(token_type_ids) != len(seqs):
+            raise InputError(f"token_type_ids holds {len(token_type_ids)} sequences for {len(seqs)} input_ids")
+        types = [_sequence_ids("token_type_ids", t, i) for i, t in enumerate(token_type_ids)]
+        for i, (s, t) in enumerate(zip(seqs, types)):
+            if s.shape != t.shape:
+                raise InputError(f"token_type_ids[{i}] has {t.shape[0]} ids for {s.shape[0]} input_ids")
+    for i, s in enumerate(seqs):
+        if s.shape[0] == 0:
+            raise InputError(f"input_ids[{i}] is empty")
+        if s.shape[0] > config.max_position_embeddings:
+            raise InputError(f"input_ids[{i}] holds {s.shape[0]} tokens, more than max_position_embeddings="
+                             f"{config.max_position_embeddings}")
+    if seqs:
+        flat = np.concatenate(seqs)
+        check_id_range("input_ids", int(flat.min()), int(flat.max()), config.vocab_size, "vocab_size")
+    if types:
+        flat = np.concatenate(types)
+        check_id_range("token_type_ids", int(flat.min()), int(flat.max()), config.type_vocab_size,
+                       "type_vocab_size")
+    return seqs, types

@@ -54,7 +54,7 @@ import torch
 import torch.nn.functional as F
 
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
-from albert_core.errors import EmulatedPrecisionWarning, InputError, UsageError
+from albert_core.errors import EmulatedPrecisionWarning, UsageError
 from albert_core.heads import Head
 from albert_core.losses import flatten_choices, unflatten_choices
 from albert_core.outputs import (
@@ -67,7 +67,7 @@ from albert_core.outputs import (
     TokenClassifierOutput,
 )
 from albert_core.tuning import Tuner, cpu_model_name
-from albert_core.validation import check_choice_inputs, check_id_range, check_model_inputs
+from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
 
 from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
 
@@ -663,36 +663,11 @@ class FastAlbert:
         if not self.supported:
             raise UsageError("encode_batch needs absolute position embeddings; this model uses "
                              f"{self.config.position_embedding_type!r}")
-        if max_tokens < 1:
-            raise UsageError(f"max_tokens must be at least 1, got {max_tokens}")
-        if isinstance(sequences, Mapping):
-            if token_type_ids is None:
-                token_type_ids = sequences.get("token_type_ids")
-            sequences = sequences["input_ids"]
-        seqs = [_as_ids("input_ids", s, i).to(self.device) for i, s in enumerate(sequences)]
-        if not seqs:
+        arrays, type_arrays = check_sequence_batch(self.config, sequences, token_type_ids, max_tokens)
+        if not arrays:
             return []
-        types = None
-        if token_type_ids is not None:
-            if len(token_type_ids) != len(seqs):
-                raise InputError(f"token_type_ids holds {len(token_type_ids)} sequences for {len(seqs)} input_ids")
-            types = [_as_ids("token_type_ids", t, i).to(self.device) for i, t in enumerate(token_type_ids)]
-            for i, (s, t) in enumerate(zip(seqs, types)):
-                if s.shape != t.shape:
-                    raise InputError(f"token_type_ids[{i}] has {t.shape[0]} ids for {s.shape[0]} input_ids")
-        cfg = self.config
-        for i, s in enumerate(seqs):
-            if s.shape[0] == 0:
-                raise InputError(f"input_ids[{i}] is empty")
-            if s.shape[0] > cfg.max_position_embeddings:
-                raise InputError(f"input_ids[{i}] holds {s.shape[0]} tokens, more than max_position_embeddings="
-                                 f"{cfg.max_position_embeddings}")
-        flat = torch.cat(seqs)
-        check_id_range("input_ids", int(flat.min()), int(flat.max()), cfg.vocab_size, "vocab_size")
-        if types is not None:
-            flat = torch.cat(types)
-            check_id_range("token_type_ids", int(flat.min()), int(flat.max()), cfg.type_vocab_size,
-                           "type_vocab_size")
+        seqs = [torch.from_numpy(a).to(self.device) for a in arrays]
+        types = None if type_arrays is None else [torch.from_numpy(t).to(self.device) for t in type_arrays]
         with torch.no_grad():
             rows = self._run_packed(seqs, types, max_tokens)
         return [_OUTPUT_CLASSES[self.head](**row) for row in rows]
@@ -735,15 +710,6 @@ def _label_names(head: Head) -> tuple[str, ...]:
     from albert_core.heads import HEADS
 
     return tuple(HEADS[head].label_names)
-
-
-def _as_ids(name: str, values: Any, index: int) -> torch.Tensor:
-    tensor = values if isinstance(values, torch.Tensor) else torch.as_tensor(list(values), dtype=torch.long)
-    if tensor.dim() != 1:
-        raise InputError(f"{name}[{index}] must be one sequence of ids, got shape {tuple(tensor.shape)}")
-    if tensor.numel() and (tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool):
-        raise InputError(f"{name}[{index}] must hold integer ids, got {str(tensor.dtype).removeprefix('torch.')}")
-    return tensor.long()
 
 
 def _prefix_lengths(mask: torch.Tensor) -> list[int] | None:

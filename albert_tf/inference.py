@@ -69,7 +69,7 @@ from albert_core.outputs import (
     TokenClassifierOutput,
 )
 from albert_core.tuning import Tuner, cpu_model_name
-from albert_core.validation import check_choice_inputs, check_id_range, check_model_inputs
+from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
 
 from .modeling import TFAlbertForPreTrainingOutput, TFAlbertModel, TFAlbertPreTrainedModel
 
@@ -601,36 +601,9 @@ class TFFastAlbert:
         """
         if self.head is Head.MULTIPLE_CHOICE:
             raise UsageError("encode_batch takes single sequences; call the multiple-choice model with unpad=True")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer)) or max_tokens < 1:
-            raise UsageError(f"max_tokens must be at least 1, got {max_tokens}")
-        if isinstance(sequences, Mapping):
-            if token_type_ids is None:
-                token_type_ids = sequences.get("token_type_ids")
-            sequences = sequences["input_ids"]
-        seqs = [_as_ids("input_ids", s, i) for i, s in enumerate(sequences)]
+        seqs, types = check_sequence_batch(self.config, sequences, token_type_ids, max_tokens)
         if not seqs:
             return []
-        types = None
-        if token_type_ids is not None:
-            if len(token_type_ids) != len(seqs):
-                raise InputError(f"token_type_ids holds {len(token_type_ids)} sequences for {len(seqs)} input_ids")
-            types = [_as_ids("token_type_ids", t, i) for i, t in enumerate(token_type_ids)]
-            for i, (s, t) in enumerate(zip(seqs, types)):
-                if s.shape != t.shape:
-                    raise InputError(f"token_type_ids[{i}] has {t.shape[0]} ids for {s.shape[0]} input_ids")
-        cfg = self.config
-        for i, s in enumerate(seqs):
-            if s.shape[0] == 0:
-                raise InputError(f"input_ids[{i}] is empty")
-            if s.shape[0] > cfg.max_position_embeddings:
-                raise InputError(f"input_ids[{i}] holds {s.shape[0]} tokens, more than max_position_embeddings="
-                                 f"{cfg.max_position_embeddings}")
-        flat = np.concatenate(seqs)
-        check_id_range("input_ids", int(flat.min()), int(flat.max()), cfg.vocab_size, "vocab_size")
-        if types is not None:
-            flat = np.concatenate(types)
-            check_id_range("token_type_ids", int(flat.min()), int(flat.max()), cfg.type_vocab_size,
-                           "type_vocab_size")
         rows = self._run_sorted(seqs, types, int(max_tokens))
         return [_OUTPUT_CLASSES[self.head](**{k: tf.constant(v) for k, v in row.items()}) for row in rows]
 
@@ -653,16 +626,6 @@ class TFFastAlbert:
 def _float32_copy(model: TFAlbertPreTrainedModel) -> TFAlbertPreTrainedModel:
     """``model``'s class and weights, built under the float32 policy."""
     return _copy_under(model, "float32")
-
-
-def _as_ids(name: str, values: Any, index: int) -> np.ndarray:
-    array = values.numpy() if hasattr(values, "numpy") else np.asarray(
-        values if isinstance(values, np.ndarray) else list(values))
-    if array.ndim != 1:
-        raise InputError(f"{name}[{index}] must be one sequence of ids, got shape {tuple(array.shape)}")
-    if array.size and array.dtype.kind not in "iu":
-        raise InputError(f"{name}[{index}] must hold integer ids, got {array.dtype.name}")
-    return array.astype(np.int64)
 
 
 def optimize_for_inference(model: TFAlbertPreTrainedModel, xla: bool | str = "auto", dtype: Any = None,

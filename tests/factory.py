@@ -203,3 +203,25 @@ def assert_outputs_close(ours, theirs, keys=None, atol: float = 1e-5, rtol: floa
         else:
             np.testing.assert_allclose(a, b, atol=atol, rtol=rtol, err_msg=f"{what}: {key}")
     return keys
+
+
+def random_sequences(config, count: int, seed: int, max_len: int | None = None):
+    """``count`` random id sequences of lengths 1 .. ``max_len`` (the first one the longest possible) and their
+    segment ids (0 over the first half, 1 after): the variable-length batches of the fast-path tests."""
+    rng = np.random.default_rng(seed)
+    max_len = max_len or config.max_position_embeddings
+    lengths = rng.integers(1, max_len + 1, size=count)
+    lengths[0] = max_len  # the longest possible sequence is in the batch
+    ids = [rng.integers(4, config.vocab_size, size=n).tolist() for n in lengths]
+    types = [(np.arange(n) >= n // 2).astype(int).tolist() for n in lengths]
+    return ids, types
+
+
+def right_padded(ids, types):
+    """``(input_ids, attention_mask, token_type_ids)`` int64 arrays of the sequences padded on the right."""
+    longest = max(map(len, ids))
+    batch = np.zeros((len(ids), longest), np.int64)
+    tt, mask = np.zeros_like(batch), np.zeros_like(batch)
+    for i, (s, t) in enumerate(zip(ids, types)):
+        batch[i, : len(s)], tt[i, : len(s)], mask[i, : len(s)] = s, t, 1
+    return batch, mask, tt

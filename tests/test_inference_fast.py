@@ -20,7 +20,7 @@ from albert_core.errors import EmulatedPrecisionWarning, UsageError
 from albert_pt import MODEL_CLASSES
 from albert_pt import inference
 from albert_pt.inference import FastAlbert, FastLinear, GemmTuner, onednn_available, optimize_for_inference
-from factory import config_for, make_batch
+from factory import config_for, make_batch, random_sequences, right_padded
 from oracles import hf_model, main_keys
 
 ATOL = 1e-5
@@ -123,24 +123,9 @@ def test_unsupported_arguments_go_to_the_eager_model(tmp_path_factory):
 # no work on padding
 
 
-def random_sequences(config, count: int, seed: int, max_len: int | None = None):
-    rng = np.random.default_rng(seed)
-    max_len = max_len or config.max_position_embeddings
-    lengths = rng.integers(1, max_len + 1, size=count)
-    lengths[0] = max_len  # the longest possible sequence is in the batch
-    ids = [rng.integers(4, config.vocab_size, size=n).tolist() for n in lengths]
-    types = [(np.arange(n) >= n // 2).astype(int).tolist() for n in lengths]
-    return ids, types
-
-
 def padded_eager(model, ids, types):
     """The eager model on one right-padded batch of every sequence (the reference the unpadded path must match)."""
-    longest = max(map(len, ids))
-    batch = torch.zeros(len(ids), longest, dtype=torch.long)
-    tt = torch.zeros_like(batch)
-    mask = torch.zeros_like(batch)
-    for i, (s, t) in enumerate(zip(ids, types)):
-        batch[i, : len(s)], tt[i, : len(s)], mask[i, : len(s)] = torch.tensor(s), torch.tensor(t), 1
+    batch, mask, tt = (torch.from_numpy(a) for a in right_padded(ids, types))
     with torch.no_grad():
         return model(input_ids=batch, attention_mask=mask, token_type_ids=tt), (batch, mask, tt)
 

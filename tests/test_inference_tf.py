@@ -22,7 +22,7 @@ from albert_core.errors import EmulatedPrecisionWarning, UsageError
 from albert_tf import MODEL_CLASSES, TFAlbertModel
 from albert_tf import inference
 from albert_tf.inference import GraphTuner, TFFastAlbert, bucket_shape, optimize_for_inference
-from factory import config_for, make_inputs, make_labels
+from factory import config_for, make_inputs, make_labels, random_sequences, right_padded
 from oracles import hf_model, main_keys
 
 ATOL = 1e-5
@@ -165,23 +165,9 @@ def test_bucket_shapes_are_hand_computed():
 # no work on padding
 
 
-def random_sequences(config, count: int, seed: int, max_len: int | None = None):
-    rng = np.random.default_rng(seed)
-    max_len = max_len or config.max_position_embeddings
-    lengths = rng.integers(1, max_len + 1, size=count)
-    lengths[0] = max_len  # the longest possible sequence is in the batch
-    ids = [rng.integers(4, config.vocab_size, size=n).tolist() for n in lengths]
-    types = [(np.arange(n) >= n // 2).astype(int).tolist() for n in lengths]
-    return ids, types
-
-
 def padded_eager(model, ids, types):
     """The eager model on one right-padded batch of every sequence (the reference the unpadded path must match)."""
-    longest = max(map(len, ids))
-    batch = np.zeros((len(ids), longest), np.int64)
-    tt, mask = np.zeros_like(batch), np.zeros_like(batch)
-    for i, (s, t) in enumerate(zip(ids, types)):
-        batch[i, : len(s)], tt[i, : len(s)], mask[i, : len(s)] = s, t, 1
+    batch, mask, tt = right_padded(ids, types)
     return model(input_ids=batch, attention_mask=mask, token_type_ids=tt)
 
 

@@ -83,6 +83,24 @@ class EmulatedPrecisionWarning(AlbertWarning):
     slower than float32 (the message names the device and why)."""
 
 
+def warn_emulated_bf16(work: str, reason: str, stacklevel: int = 2) -> None:
+    """Warn (:class:`EmulatedPrecisionWarning`) that bfloat16 ``work`` runs by emulation, because of ``reason``
+    (each backend's own hardware probe says why).
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_emulated_bf16("inference", "this CPU lacks AVX512-BF16")
+    >>> str(caught[0].message).split(";")[0]
+    'bfloat16 inference: this CPU lacks AVX512-BF16'
+    """
+    import warnings
+
+    warnings.warn(EmulatedPrecisionWarning(f"bfloat16 {work}: {reason}; it runs by emulation, usually slower than "
+                                           "float32 (results are the same as on native hardware)"),
+                  stacklevel=stacklevel + 1)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Limits
 
@@ -123,4 +141,5 @@ __all__ = [
     "TokenizerArgumentError",
     "TokenizerError",
     "UsageError",
+    "warn_emulated_bf16",
 ]

@@ -80,7 +80,7 @@ def predict_outputs(model: torch.nn.Module, features: TaskFeatures, batch_size: 
     device = _device(model)
     for start in range(0, features.num_rows, batch_size):
         inputs = {k: torch.from_numpy(v[start:start + batch_size]).to(device) for k, v in features.inputs.items()}
-        with pretraining._autocast(device, bf16):
+        with pretraining.bf16_autocast(device, bf16):
             output = model(**inputs)
         for name in names:
             parts[name].append(output[name].float().cpu().numpy())
@@ -138,7 +138,7 @@ def finetune(config: FinetuneConfig, *, train_data: Any = None, eval_data: Any =
             for rows in epoch_batches(data.train.num_rows, config.batch_size, config.seed, epoch - 1):
                 index = torch.from_numpy(rows).to(device)
                 learning_rate = scheduler.get_last_lr()[0]
-                with pretraining._autocast(device, config.bf16):  # the loss comes out float32 either way
+                with pretraining.bf16_autocast(device, config.bf16):  # the loss comes out float32 either way
                     loss = model(**{k: v[index] for k, v in arrays.items()}).loss
                 loss.backward()
                 if config.clip_norm is not None:

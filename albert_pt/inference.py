@@ -22,6 +22,9 @@ that runs its own forward pass:
   packs their tokens without padding for every linear layer and pads only inside attention (one chunk of similar
   lengths at a time); results come back in the caller's order. ``__call__(..., unpad=True)`` does the same for a
   right-padded batch with an attention mask.
+* **No work on outputs nobody reads**: heads that read only each sequence's first token (sequence classification,
+  multiple choice) run the last block's attention output, dense and FFN layers on those rows alone (attention still
+  reads every position's keys and values), unless hidden states are asked for.
 
 The fast path computes the same function as the eager model: results agree within float32 rounding (the tests hold
 every kernel choice to 1e-5 against albert_pt's eager model and transformers' ``AlbertModel``). It is for inference
@@ -47,31 +50,23 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
-from albert_core.errors import EmulatedPrecisionWarning, UsageError
-from albert_core.heads import Head
+from albert_core.errors import UsageError, warn_emulated_bf16
+from albert_core.heads import HEADS, Head
 from albert_core.losses import flatten_choices, unflatten_choices
-from albert_core.outputs import (
-    BaseModelOutput,
-    MaskedLMOutput,
-    ModelOutput,
-    MultipleChoiceOutput,
-    QuestionAnsweringOutput,
-    SequenceClassifierOutput,
-    TokenClassifierOutput,
-)
+from albert_core.outputs import BaseModelOutput, ModelOutput
 from albert_core.tuning import Tuner, cpu_model_name
 from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
 
 from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
 
 __all__ = [
+    "CHUNK_TOKENS",
     "DTYPES",
     "GEMM_BACKENDS",
     "FastAlbert",
@@ -139,10 +134,15 @@ def bf16_check(device: torch.device | str, quiet: bool = False) -> bool:
 
     native, reason = bf16_support(device)
     if not native and not quiet:
-        warnings.warn(EmulatedPrecisionWarning(f"bfloat16 inference: {reason}; it runs by emulation, usually slower "
-                                               "than float32 (results are the same as on native hardware)"),
-                      stacklevel=3)
+        warn_emulated_bf16("inference", reason, stacklevel=3)
     return native
+
+
+#: Default chunk size of :meth:`FastAlbert.encode_batch`, in padded attention rows. On the 2-core AVX2 EPYC of
+#: ``docs/performance.rst`` ALBERT-base ran 128 variable-length passages in 10.8 s with chunks of 1024-2048 rows and
+#: 13.1 s with 8192 (whose FFN activations, 8192 x 3072 floats, are far out of cache); the benchmark's e2e section
+#: measures both on the machine at hand.
+CHUNK_TOKENS = 2048
 
 
 def _bucket(rows: int) -> int:
@@ -343,8 +343,13 @@ class _Block:
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return context.transpose(1, 2).reshape(b, s, self.hidden).float()
 
-    def __call__(self, x: torch.Tensor, layout: _Layout) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, layout: _Layout,
+                 keep: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """The block on ``x``; with ``keep``, only the rows ``keep`` selects go on past attention (which still
+        reads every row's keys and values)."""
         context = layout.attend(self.qkv(x), self.attention)
+        if keep is not None:
+            x, context = keep(x), keep(context)
         a = self.ln_attention(x + self.dense(context))
         return self.ln_output(a + self.ffn_output(self.ffn(a)))
 
@@ -473,16 +478,25 @@ class FastAlbert:
             x = x + F.embedding(positions, self.position)
         return self.ln_embeddings(x)
 
-    def _encode(self, x: torch.Tensor, layout: _Layout, hidden: list | None = None) -> torch.Tensor:
+    def _encode(self, x: torch.Tensor, layout: _Layout, hidden: list | None = None,
+                first: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """The encoder's last hidden state; with ``first`` (which selects each sequence's first row), only those
+        rows of it: the last block then runs its dense and FFN layers on them alone."""
         x = self.mapping(x)
         if hidden is not None:
             hidden.append(x)
+        remaining = sum(len(self.groups[group_index]) for group_index in self.layer_groups)
         for group_index in self.layer_groups:
             for block in self.groups[group_index]:
-                x = block(x, layout)
+                remaining -= 1
+                x = block(x, layout, keep=first if remaining == 0 else None)
             if hidden is not None:
                 hidden.append(x)
-        return x
+        return first(x) if first is not None and not self.layer_groups else x
+
+    def _pooled_only(self, output_hidden_states: bool) -> bool:
+        """Whether the head reads only the first token's last hidden state (so the last block may skip the rest)."""
+        return not output_hidden_states and self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE)
 
     def _heads(self, last: torch.Tensor, first: torch.Tensor) -> dict[str, torch.Tensor]:
         """The head's logits from the last hidden state (``[..., H]``) and the first tokens (``[B, H]``)."""
@@ -543,7 +557,7 @@ class FastAlbert:
         if self.head is Head.BASE:
             return BaseModelOutput(**out, hidden_states=backbone.hidden_states)
         values = tuple(labels.get(name) for name in _label_names(self.head))
-        return self.model._head_output(_OUTPUT_CLASSES[self.head], backbone, values, **out)
+        return self.model._head_output(_output_class(self.head), backbone, values, **out)
 
     def _forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                  inputs_embeds=None, output_hidden_states=False, unpad=False):
@@ -558,8 +572,13 @@ class FastAlbert:
                 return self._forward_unpadded(ids, types, lengths)
         hidden = [] if output_hidden_states else None
         x = self._embed(ids, types, positions, inputs_embeds)
-        last = self._encode(x, _Layout(mask=self.backbone._mask_bias(mask, x.dtype)), hidden)
-        out = self._heads(last, last[:, 0])
+        layout = _Layout(mask=self.backbone._mask_bias(mask, x.dtype))
+        if self._pooled_only(output_hidden_states):
+            first = self._encode(x, layout, first=lambda t: t[:, 0])
+            out = self._heads(first, first)
+        else:
+            last = self._encode(x, layout, hidden)
+            out = self._heads(last, last[:, 0])
         return BaseModelOutput(hidden_states=None if hidden is None else tuple(hidden)), out
 
     def _forward_unpadded(self, ids: torch.Tensor, types: torch.Tensor | None, lengths: list[int]):
@@ -589,7 +608,7 @@ class FastAlbert:
             key == "logits" and self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE))
 
     def _run_packed(self, seqs: list[torch.Tensor], types: list[torch.Tensor] | None,
-                    max_tokens: int = 8192) -> list[dict[str, torch.Tensor]]:
+                    max_tokens: int = CHUNK_TOKENS) -> list[dict[str, torch.Tensor]]:
         """Per-sequence head outputs (without batch dimension) in the order of ``seqs``."""
         lengths = [int(s.shape[0]) for s in seqs]
         order = sorted(range(len(seqs)), key=lambda i: -lengths[i])
@@ -605,11 +624,17 @@ class FastAlbert:
             typ = None if types is None else torch.cat([types[i] for i in chunk])
             positions = torch.cat([torch.arange(n) for n in chunk_lengths]).to(self.device)
             x = self._embed(ids, typ, positions)
-            last = self._encode(x, _Layout(lengths=chunk_lengths, device=self.device))
             offsets = [0]
             for n in chunk_lengths:
                 offsets.append(offsets[-1] + n)
-            out = self._heads(last, last[torch.tensor(offsets[:-1], device=self.device)])
+            starts = torch.tensor(offsets[:-1], device=self.device)
+            layout = _Layout(lengths=chunk_lengths, device=self.device)
+            if self._pooled_only(False):
+                first = self._encode(x, layout, first=lambda t: t.index_select(0, starts))
+                out = self._heads(first, first)
+            else:
+                last = self._encode(x, layout)
+                out = self._heads(last, last.index_select(0, starts))
             for j, i in enumerate(chunk):
                 row = {}
                 for key, value in out.items():
@@ -625,7 +650,7 @@ class FastAlbert:
 
     def encode_batch(self, sequences: Sequence[Sequence[int]] | Mapping[str, Any],
                      token_type_ids: Sequence[Sequence[int]] | None = None,
-                     max_tokens: int = 8192) -> list[ModelOutput]:
+                     max_tokens: int = CHUNK_TOKENS) -> list[ModelOutput]:
         """Run sequences of different lengths without computing padding; one output per sequence, in order.
 
         The sequences are sorted by length and cut into chunks of at most ``max_tokens`` padded attention rows.
@@ -637,7 +662,8 @@ class FastAlbert:
             sequences: token-id sequences (lists or 1-D integer tensors), or a tokenizer's output holding
                 ``input_ids`` (and ``token_type_ids``, used unless ``token_type_ids`` is given).
             token_type_ids: one segment-id sequence per sequence (default zeros).
-            max_tokens: the most padded rows one chunk's attention holds (memory bound; at least one sequence).
+            max_tokens: the most padded rows one chunk's attention holds (at least one sequence). It bounds memory,
+                and chunks that keep the activations in cache run faster (see :data:`CHUNK_TOKENS`).
 
         Returns:
             The head's output class per sequence, without the batch dimension: ``last_hidden_state`` ``[n, H]`` and
@@ -670,7 +696,7 @@ class FastAlbert:
         types = None if type_arrays is None else [torch.from_numpy(t).to(self.device) for t in type_arrays]
         with torch.no_grad():
             rows = self._run_packed(seqs, types, max_tokens)
-        return [_OUTPUT_CLASSES[self.head](**row) for row in rows]
+        return [_output_class(self.head)(**row) for row in rows]
 
     def gemm_choices(self) -> dict[str, dict[int, str]]:
         """The kernel each linear layer has used so far, per row bucket (for reports).
@@ -695,20 +721,12 @@ class FastAlbert:
         return {name: dict(layer._choices) for name, layer in layers.items()}
 
 
-_OUTPUT_CLASSES: dict[Head, type[ModelOutput]] = {
-    Head.BASE: BaseModelOutput,
-    Head.MASKED_LM: MaskedLMOutput,
-    Head.SEQUENCE_CLASSIFICATION: SequenceClassifierOutput,
-    Head.TOKEN_CLASSIFICATION: TokenClassifierOutput,
-    Head.QUESTION_ANSWERING: QuestionAnsweringOutput,
-    Head.MULTIPLE_CHOICE: MultipleChoiceOutput,
-    Head.PRETRAINING: AlbertForPreTrainingOutput,
-}
+def _output_class(head: Head) -> type[ModelOutput]:
+    """The core head table's output class; pre-training's is this backend's subclass of it."""
+    return AlbertForPreTrainingOutput if head is Head.PRETRAINING else HEADS[head].output_class
 
 
 def _label_names(head: Head) -> tuple[str, ...]:
-    from albert_core.heads import HEADS
-
     return tuple(HEADS[head].label_names)
 
 

@@ -271,14 +271,21 @@ def _to_device(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, 
     return {name: torch.from_numpy(array).to(device) for name, array in batch.items()}
 
 
-def _autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+def bf16_autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` to bfloat16 on ``device``'s type when ``bf16``, else a context that changes nothing (the
+    mixed-precision scope of pre-training and fine-tuning).
+
+    >>> with bf16_autocast(torch.device("cpu"), True):
+    ...     (torch.ones(2, 2) @ torch.ones(2, 2)).dtype
+    torch.bfloat16
+    """
     return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
 def pretraining_loss_sums(model: torch.nn.Module, batch: dict[str, torch.Tensor], bf16: bool = False
                           ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(sum of MLM token cross-entropies, sum of SOP cross-entropies)`` of one micro-batch, in float32."""
-    with _autocast(batch["input_ids"].device, bf16):
+    with bf16_autocast(batch["input_ids"].device, bf16):
         out = model(**{name: batch[name] for name in MODEL_INPUTS})
     logits = out.prediction_logits.float()
     mlm = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1),
@@ -318,7 +325,7 @@ def evaluate(model: torch.nn.Module, dataset: PretrainingDataset, *, batch_size:
         if len(chunk) == 0:  # this rank ran out: a dummy pass that keeps FSDP's collectives in step
             chunk, weight = np.arange(min(batch_size, count)), 0.0
         batch = _to_device(read_batch(dataset, chunk), context.device)
-        with _autocast(context.device, bf16):
+        with bf16_autocast(context.device, bf16):
             out = model(**{name: batch[name] for name in MODEL_INPUTS})
         logits, sop_logits = out.prediction_logits.float(), out.sop_logits.float()
         labels, order = batch["labels"], batch["sentence_order_label"].reshape(-1)

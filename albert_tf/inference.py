@@ -51,23 +51,14 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from albert_core.errors import EmulatedPrecisionWarning, InputError, UsageError
+from albert_core.errors import InputError, UsageError, warn_emulated_bf16
 from albert_core.heads import HEADS, Head
-from albert_core.outputs import (
-    BaseModelOutput,
-    MaskedLMOutput,
-    ModelOutput,
-    MultipleChoiceOutput,
-    QuestionAnsweringOutput,
-    SequenceClassifierOutput,
-    TokenClassifierOutput,
-)
+from albert_core.outputs import BaseModelOutput, ModelOutput
 from albert_core.tuning import Tuner, cpu_model_name
 from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
 
@@ -107,15 +98,9 @@ CHUNK_MAX_WASTE = 0.125
 #: ... once the chunk holds this many padded positions (smaller chunks run GEMMs of too few rows).
 CHUNK_MIN_TOKENS = 512
 
-_OUTPUT_CLASSES: dict[Head, type[ModelOutput]] = {
-    Head.BASE: BaseModelOutput,
-    Head.MASKED_LM: MaskedLMOutput,
-    Head.SEQUENCE_CLASSIFICATION: SequenceClassifierOutput,
-    Head.TOKEN_CLASSIFICATION: TokenClassifierOutput,
-    Head.QUESTION_ANSWERING: QuestionAnsweringOutput,
-    Head.MULTIPLE_CHOICE: MultipleChoiceOutput,
-    Head.PRETRAINING: TFAlbertForPreTrainingOutput,
-}
+def _output_class(head: Head) -> type[ModelOutput]:
+    """The core head table's output class; pre-training's is this backend's subclass of it."""
+    return TFAlbertForPreTrainingOutput if head is Head.PRETRAINING else HEADS[head].output_class
 
 
 def _compute_dtype(dtype: Any, model: TFAlbertPreTrainedModel) -> str:
@@ -144,9 +129,7 @@ def bf16_check(quiet: bool = False) -> bool:
 
     native, reason = pretraining.bf16_support()
     if not native and not quiet:
-        warnings.warn(EmulatedPrecisionWarning(f"bfloat16 inference: {reason}; it runs by emulation, usually slower "
-                                               "than float32 (results are the same as on native hardware)"),
-                      stacklevel=3)
+        warn_emulated_bf16("inference", reason, stacklevel=3)
     return native
 
 
@@ -474,7 +457,7 @@ class TFFastAlbert:
         if self.head is Head.BASE:
             return BaseModelOutput(**out, hidden_states=hidden)
         values = tuple(labels.get(name) for name in HEADS[self.head].label_names)
-        return self.model._head_output(_OUTPUT_CLASSES[self.head], BaseModelOutput(hidden_states=hidden), values,
+        return self.model._head_output(_output_class(self.head), BaseModelOutput(hidden_states=hidden), values,
                                        **out)
 
     def _forward_unpadded(self, inputs: dict[str, tf.Tensor]) -> dict[str, Any] | None:
@@ -605,7 +588,7 @@ class TFFastAlbert:
         if not seqs:
             return []
         rows = self._run_sorted(seqs, types, int(max_tokens))
-        return [_OUTPUT_CLASSES[self.head](**{k: tf.constant(v) for k, v in row.items()}) for row in rows]
+        return [_output_class(self.head)(**{k: tf.constant(v) for k, v in row.items()}) for row in rows]
 
     def graph_choices(self) -> dict[tuple[int, int], str]:
         """The graph kind (``"graph"`` or ``"xla"``) each ``(batch, seq)`` bucket has run on so far (for reports;

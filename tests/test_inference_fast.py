@@ -214,6 +214,36 @@ def test_call_with_unpad_skips_padding_and_matches_real_positions(head, tmp_path
         assert max_diff(fast(**holes, unpad=True).logits, ref(**holes).logits) < ATOL
 
 
+@pytest.mark.parametrize("head", [Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE], ids=lambda h: h.value)
+def test_pooled_heads_run_the_last_blocks_ffn_on_first_tokens_only(head, tmp_path_factory, monkeypatch):
+    config, ours, ref = models("groups2_inner2", head, tmp_path_factory)
+    fast = fast_for(ours, "default", False)
+    rows: list[int] = []
+    original = FastLinear.__call__
+
+    def counting(layer, x):
+        if layer.out_features == config.intermediate_size:  # every block's first FFN layer
+            rows.append(x.numel() // x.shape[-1])
+        return original(layer, x)
+
+    monkeypatch.setattr(FastLinear, "__call__", counting)
+    inputs = make_batch("pt", config, head)
+    sequences = int(np.prod(inputs["input_ids"].shape[:-1]))
+    tokens = inputs["input_ids"].numel()
+    layers = config.num_hidden_layers * config.inner_group_num
+    for unpad in (False, True):
+        rows.clear()
+        with torch.no_grad():
+            got = fast(**inputs, unpad=unpad)
+            assert max_diff(got.logits, ref(**inputs).logits) < ATOL
+        real = int(inputs["attention_mask"].sum()) if unpad else tokens
+        assert rows == [real] * (layers - 1) + [sequences], unpad
+    rows.clear()
+    with torch.no_grad():  # hidden states need every row of the last layer
+        fast(**inputs, output_hidden_states=True)
+    assert rows == [tokens] * layers
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # the measured kernel choice
 
@@ -387,8 +417,11 @@ def test_benchmark_command_smoke_run(tmp_path):
     assert all(r["median_ms"] > 0 and r["max_abs_diff_vs_transformers"] < 1e-4 for r in rows.values())
     e2e = result["e2e"]
     assert e2e["passages"] == 12 and e2e["real_tokens"] <= e2e["padded_tokens_in_order"]
-    assert set(e2e["rows"]) == {"albert_pt fast + unpadding", "albert_pt padded batches", "transformers pipeline"}
+    big_chunks = f"albert_pt fast, {4 * inference.CHUNK_TOKENS}-row chunks"
+    assert set(e2e["rows"]) == {"albert_pt fast + unpadding", big_chunks, "albert_pt padded batches",
+                                "transformers pipeline"}
     assert e2e["prediction_agreement_with_pipeline"]["fast"] == 1.0
+    assert e2e["prediction_agreement_with_pipeline"]["fast_big_chunks"] == 1.0
     tok = result["tokenizer"]
     assert tok["ids_equal_to_slow_reference"]["albert_core"] == tok["checked"]
     assert abs(result["train"]["first_loss"]["albert_pt"] - result["train"]["first_loss"]["transformers"]) < 1e-4

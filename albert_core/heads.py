@@ -97,6 +97,9 @@ class HeadSpec:
     loss: LossKind
     choices: bool = False  # inputs are [batch, num_choices, seq]
     fixed_num_labels: int | None = None  # outputs fixed whatever num_labels says; config.json records this value
+    #: reads nothing but each sequence's pooled first position, so the last layer runs its dense and FFN parts (after
+    #: attention over every position) on that position alone
+    first_token_only: bool = False
 
     @property
     def hf_tf_class(self) -> str:
@@ -131,11 +134,12 @@ HEADS: dict[Head, HeadSpec] = {
                  "tf_albert_for_sequence_classification", pooler=True,
                  parts=(HeadPart("classifier", "linear", "num_labels"),),
                  labels=(LabelSpec("labels", _BATCH, "num_labels"),), outputs=("logits",),
-                 output_class=SequenceClassifierOutput, loss=LossKind.SEQUENCE),
+                 output_class=SequenceClassifierOutput, loss=LossKind.SEQUENCE, first_token_only=True),
         HeadSpec(Head.MULTIPLE_CHOICE, "AlbertForMultipleChoice", "tf_albert_for_multiple_choice", pooler=True,
                  parts=(HeadPart("classifier", "linear", 1),),
                  labels=(LabelSpec("labels", _BATCH, "num_choices"),), outputs=("logits",),
-                 output_class=MultipleChoiceOutput, loss=LossKind.CHOICE_CROSS_ENTROPY, choices=True),
+                 output_class=MultipleChoiceOutput, loss=LossKind.CHOICE_CROSS_ENTROPY, choices=True,
+                 first_token_only=True),
         HeadSpec(Head.TOKEN_CLASSIFICATION, "AlbertForTokenClassification", "tf_albert_for_token_classification",
                  pooler=False, parts=(HeadPart("classifier", "linear", "num_labels"),),
                  labels=(LabelSpec("labels", _TOKENS, "num_labels"),), outputs=("logits",),

@@ -496,7 +496,7 @@ class FastAlbert:
 
     def _pooled_only(self, output_hidden_states: bool) -> bool:
         """Whether the head reads only the first token's last hidden state (so the last block may skip the rest)."""
-        return not output_hidden_states and self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE)
+        return not output_hidden_states and HEADS[self.head].first_token_only
 
     def _heads(self, last: torch.Tensor, first: torch.Tensor) -> dict[str, torch.Tensor]:
         """The head's logits from the last hidden state (``[..., H]``) and the first tokens (``[B, H]``)."""

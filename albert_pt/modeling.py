@@ -251,8 +251,11 @@ class AlbertAttention(nn.Module):
         b, s, _ = x.shape
         return x.view(b, s, self.num_heads, self.head_size).transpose(1, 2)
 
-    def forward(self, x, mask, head_mask=None, output_attentions=False):
-        """x: [B, S, H]; mask: additive [B, 1, 1, S] or None; head_mask: [1, heads, 1, 1] or None."""
+    def forward(self, x, mask, head_mask=None, output_attentions=False, first_only=False):
+        """x: [B, S, H]; mask: additive [B, 1, 1, S] or None; head_mask: [1, heads, 1, 1] or None.
+
+        ``first_only``: attend from every position but return only the first one's output, ``[B, 1, H]``.
+        """
         b, s, h = x.shape
         q, k, v = self._split(self.query(x)), self._split(self.key(x)), self._split(self.value(x))
         probs = None
@@ -275,6 +278,8 @@ class AlbertAttention(nn.Module):
                 probs = probs * head_mask
             context = torch.matmul(probs, v)
         context = context.transpose(1, 2).reshape(b, s, h)
+        if first_only:
+            x, context = x[:, :1], context[:, :1]
         out = self.LayerNorm(x + self.output_dropout(self.dense(context)))
         return out, probs
 
@@ -291,8 +296,8 @@ class AlbertLayer(nn.Module):
         self.activation = get_activation(config.hidden_act)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)  # on the FFN output, as in the original
 
-    def forward(self, x, mask, head_mask=None, output_attentions=False):
-        a, probs = self.attention(x, mask, head_mask, output_attentions)
+    def forward(self, x, mask, head_mask=None, output_attentions=False, first_only=False):
+        a, probs = self.attention(x, mask, head_mask, output_attentions, first_only)
         y = self.dropout(self.ffn_output(self.activation(self.ffn(a))))
         return self.full_layer_layer_norm(a + y), probs
 
@@ -304,10 +309,12 @@ class AlbertLayerGroup(nn.Module):
         super().__init__()
         self.albert_layers = nn.ModuleList(AlbertLayer(config) for _ in range(config.inner_group_num))
 
-    def forward(self, x, mask, head_mask=None, output_attentions=False):
+    def forward(self, x, mask, head_mask=None, output_attentions=False, first_only=False):
+        """``first_only``: the group's last block returns only the first position (see :class:`AlbertAttention`)."""
         all_probs = []
-        for block in self.albert_layers:
-            x, probs = block(x, mask, head_mask, output_attentions)
+        last = len(self.albert_layers) - 1
+        for i, block in enumerate(self.albert_layers):
+            x, probs = block(x, mask, head_mask, output_attentions, first_only and i == last)
             all_probs.append(probs)
         return x, all_probs
 
@@ -330,23 +337,31 @@ class AlbertTransformer(nn.Module):
         #: keyword arguments of ``torch.utils.checkpoint.checkpoint`` (``use_reentrant`` defaults to False here)
         self.gradient_checkpointing_kwargs: dict[str, Any] = {}
 
-    def forward(self, x, mask=None, head_mask=None, output_attentions=False, output_hidden_states=False):
-        """x: [B, S, E] embeddings; mask: additive [B, 1, 1, S] or None; head_mask: [L, 1, heads, 1, 1] or None."""
+    def forward(self, x, mask=None, head_mask=None, output_attentions=False, output_hidden_states=False,
+                first_only=False):
+        """x: [B, S, E] embeddings; mask: additive [B, 1, 1, S] or None; head_mask: [L, 1, heads, 1, 1] or None.
+
+        ``first_only``: the last block computes only each sequence's first position past attention, so ``last`` is
+        ``[B, 1, H]`` (for the heads that read nothing else; not with ``output_hidden_states``).
+        """
         x = self.embedding_hidden_mapping_in(x)
+        if first_only and not self.layer_groups:
+            x = x[:, :1]
         hidden_states = [x] if output_hidden_states else None
         attentions = [] if output_attentions else None
         for layer, group_index in enumerate(self.layer_groups):
             group = self.albert_layer_groups[group_index]
             row = None if head_mask is None else head_mask[layer]
+            first = first_only and layer == len(self.layer_groups) - 1
             # ---- PyTorch idiom: gradient checkpointing (recompute the layer in backward instead of storing it)
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 x, probs = torch.utils.checkpoint.checkpoint(
-                    group, x, mask, row, output_attentions,
+                    group, x, mask, row, output_attentions, first,
                     **{"use_reentrant": False, **self.gradient_checkpointing_kwargs}
                 )
             # ---- end of gradient checkpointing
             else:
-                x, probs = group(x, mask, row, output_attentions)
+                x, probs = group(x, mask, row, output_attentions, first)
             if attentions is not None:
                 attentions.extend(probs)
             if hidden_states is not None:
@@ -945,8 +960,10 @@ class AlbertModel(AlbertPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        first_only: bool = False,
     ) -> BaseModelOutput:
-        """Run the backbone. These arguments are also the common arguments of every head's ``forward``.
+        """Run the backbone. These arguments (but ``first_only``) are also the common arguments of every head's
+        ``forward``.
 
         ``B`` is the batch size, ``S`` the sequence length, ``E`` ``embedding_size``, ``H`` ``hidden_size`` and ``L``
         ``num_hidden_layers``.
@@ -965,6 +982,9 @@ class AlbertModel(AlbertPreTrainedModel):
             inputs_embeds: float ``[B, S, E]`` word embeddings to use instead of looking up ``input_ids``.
             output_attentions: also return the attention probabilities of every block run.
             output_hidden_states: also return the projected embeddings and every layer's output.
+            first_only: compute the last layer past attention for the first position only, so
+                ``last_hidden_state`` is ``[B, 1, H]`` (the pooled heads read nothing else; ignored with
+                ``output_hidden_states``).
 
         Returns:
             :class:`~albert_core.outputs.BaseModelOutput` with
@@ -1003,7 +1023,7 @@ class AlbertModel(AlbertPreTrainedModel):
         x = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
         last, hidden_states, attentions = self.encoder(
             x, self._mask_bias(attention_mask, x.dtype), self._head_mask(head_mask), output_attentions,
-            output_hidden_states
+            output_hidden_states, first_only and not output_hidden_states
         )
         pooled = torch.tanh(self.pooler(last[:, 0])) if self.pooler is not None else None
         return BaseModelOutput(last_hidden_state=last, pooler_output=pooled, hidden_states=hidden_states,
@@ -1219,7 +1239,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
             True
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                          output_attentions, output_hidden_states)
+                          output_attentions, output_hidden_states, first_only=HEADS[self.head].first_token_only)
         logits = self.classifier(self.dropout(out.pooler_output))
         return self._head_output(SequenceClassifierOutput, out, (labels,), logits=logits)
 
@@ -1275,7 +1295,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
                                 "token_type_ids": token_type_ids, "position_ids": position_ids,
                                 "inputs_embeds": inputs_embeds}, self.ops)
         out = self.albert(**flat, head_mask=head_mask, output_attentions=output_attentions,
-                          output_hidden_states=output_hidden_states)
+                          output_hidden_states=output_hidden_states, first_only=HEADS[self.head].first_token_only)
         scores = self.classifier(self.dropout(out.pooler_output))
         logits = unflatten_choices(scores, num_choices, self.ops)
         return self._head_output(MultipleChoiceOutput, out, (labels,), logits=logits)

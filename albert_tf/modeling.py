@@ -341,7 +341,8 @@ class AlbertAttention(Block):
         x = tf.reshape(x, [batch, seq, self.num_heads, self.head_size])
         return tf.transpose(x, [0, 2, 1, 3])
 
-    def call(self, x, mask_bias, head_mask=None, training=False):
+    def call(self, x, mask_bias, head_mask=None, training=False, first_only=False):
+        """``first_only``: attend from every position but return only the first one's output, ``[B, 1, H]``."""
         shape = tf.shape(x)
         batch, seq = shape[0], shape[1]
         q = self._split(self.query(x), batch, seq)
@@ -364,6 +365,8 @@ class AlbertAttention(Block):
             probs = probs * head_mask
         context = tf.matmul(tf.cast(probs, v.dtype), v)
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, seq, self.num_heads * self.head_size])
+        if first_only:
+            x, context = x[:, :1], context[:, :1]
         out = self.LayerNorm(x + apply_dropout(self.output_dropout, self.dense(context), training))
         return out, probs
 
@@ -393,8 +396,8 @@ class AlbertLayer(Block):
         self.dropout = dropout_layer(config.hidden_dropout_prob)  # on the FFN output, as in the original
         self.finish_init()
 
-    def call(self, x, mask_bias, head_mask=None, training=False):
-        attended, probs = self.attention(x, mask_bias, head_mask, training=training)
+    def call(self, x, mask_bias, head_mask=None, training=False, first_only=False):
+        attended, probs = self.attention(x, mask_bias, head_mask, training=training, first_only=first_only)
         y = apply_dropout(self.dropout, self.ffn_output(self.activation(self.ffn(attended))), training)
         return self.full_layer_layer_norm(attended + y), probs
 
@@ -417,10 +420,12 @@ class AlbertLayerGroup(Block):
         self.albert_layers = [AlbertLayer(config, name=f"albert_layers_{i}") for i in range(config.inner_group_num)]
         self.finish_init()
 
-    def call(self, x, mask_bias, head_mask=None, training=False):
+    def call(self, x, mask_bias, head_mask=None, training=False, first_only=False):
+        """``first_only``: the group's last block returns only the first position (see :class:`AlbertAttention`)."""
         all_probs = []
-        for block in self.albert_layers:
-            x, probs = block(x, mask_bias, head_mask, training=training)
+        last = len(self.albert_layers) - 1
+        for i, block in enumerate(self.albert_layers):
+            x, probs = block(x, mask_bias, head_mask, training=training, first_only=first_only and i == last)
             all_probs.append(probs)
         return x, all_probs
 
@@ -448,15 +453,22 @@ class AlbertTransformer(Block):
         self.finish_init()
 
     def call(self, x, mask_bias=None, head_mask=None, output_attentions=False, output_hidden_states=False,
-             training=False):
+             training=False, first_only=False):
         """x: ``[B, S, E]`` embeddings; mask_bias: ``[B, 1, 1, S]`` or None; head_mask: ``[L, 1, heads, 1, 1]``
-        or None."""
+        or None.
+
+        ``first_only``: the last block computes only each sequence's first position past attention, so ``last`` is
+        ``[B, 1, H]`` (for the heads that read nothing else; not with ``output_hidden_states``).
+        """
         x = self.embedding_hidden_mapping_in(x)
+        if first_only and not self.layer_groups:
+            x = x[:, :1]
         hidden_states = [x] if output_hidden_states else None
         attentions = [] if output_attentions else None
         for layer, group_index in enumerate(self.layer_groups):
             row = None if head_mask is None else head_mask[layer]
-            x, probs = self.albert_layer_groups[group_index](x, mask_bias, row, training=training)
+            first = first_only and layer == len(self.layer_groups) - 1
+            x, probs = self.albert_layer_groups[group_index](x, mask_bias, row, training=training, first_only=first)
             if attentions is not None:
                 attentions.extend(probs)
             if hidden_states is not None:
@@ -1318,8 +1330,10 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
         return tf.broadcast_to(head_mask, [layers, 1, heads, 1, 1])
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-             inputs_embeds=None, output_attentions=False, output_hidden_states=False, training=False):
-        """Run the backbone. Every head takes these arguments too (multiple choice with an extra choices axis).
+             inputs_embeds=None, output_attentions=False, output_hidden_states=False, training=False,
+             first_only=False):
+        """Run the backbone. Every head takes these arguments (but ``first_only``) too (multiple choice with an extra
+        choices axis).
 
         ``B`` is the batch size, ``S`` the sequence length, ``E`` ``embedding_size``, ``H`` ``hidden_size`` and ``L``
         ``num_hidden_layers``. Numpy arrays, lists and tensors are accepted; instead of keyword arguments a dict of
@@ -1340,6 +1354,9 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
             output_attentions: also return the attention probabilities of every block run.
             output_hidden_states: also return the projected embeddings and every layer's output.
             training: bool; enables dropout.
+            first_only: compute the last layer past attention for the first position only, so
+                ``last_hidden_state`` is ``[B, 1, H]`` (the pooled heads read nothing else; ignored with
+                ``output_hidden_states``).
 
         Returns:
             :class:`~albert_core.outputs.BaseModelOutput` with
@@ -1383,7 +1400,8 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
             mask_bias = (1.0 - keep) * tf.float32.min
         last, hidden_states, attentions = self.encoder(x, mask_bias, self._head_mask(head_mask),
                                                        bool(output_attentions), bool(output_hidden_states),
-                                                       training=bool(training))
+                                                       training=bool(training),
+                                                       first_only=bool(first_only) and not output_hidden_states)
         pooled = tf.tanh(self.pooler(last[:, 0])) if self.pooler is not None else None
         return BaseModelOutput(last_hidden_state=last, pooler_output=pooled, hidden_states=hidden_states,
                                attentions=attentions)
@@ -1626,7 +1644,8 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
              inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False):
         """Class logits for each sequence; inputs as :meth:`TFAlbertModel.call`, ``labels`` as above."""
         out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-                               output_attentions, output_hidden_states, training)
+                               output_attentions, output_hidden_states, training,
+                               first_only=HEADS[self.head].first_token_only)
         logits = self.classifier(apply_dropout(self.dropout, out.pooler_output, training))
         logits = tf.cast(logits, tf.float32)
         return self._head_output(SequenceClassifierOutput, out, (labels,), logits=logits)
@@ -1680,7 +1699,7 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
         flat = flatten_choices(choices, self.ops)
         out = self.albert.call(flat["input_ids"], flat["attention_mask"], flat["token_type_ids"],
                                flat["position_ids"], head_mask, flat["inputs_embeds"], output_attentions,
-                               output_hidden_states, training)
+                               output_hidden_states, training, first_only=HEADS[self.head].first_token_only)
         scores = self.classifier(apply_dropout(self.dropout, out.pooler_output, training))
         logits = unflatten_choices(tf.cast(scores, tf.float32), num_choices, self.ops)
         return self._head_output(MultipleChoiceOutput, out, (labels,), logits=logits)

@@ -528,7 +528,8 @@ def section_e2e(s: dict, ctx: dict) -> dict:
 
     fns = {"albert_pt fast + unpadding": keep("fast", run_fast),
            # the same with 4x larger chunks: shows on this machine what the default chunk size buys
-           f"albert_pt fast, {4 * CHUNK_TOKENS}-row chunks": keep("fast_big_chunks", lambda: run_fast(4 * CHUNK_TOKENS)),
+           f"albert_pt fast, {4 * CHUNK_TOKENS}-row chunks": keep("fast_big_chunks",
+                                                                   lambda: run_fast(4 * CHUNK_TOKENS)),
            "albert_pt padded batches": keep("padded", run_padded),
            "transformers pipeline": keep("pipeline", run_pipeline)}
     # one untimed round first: the fast path measures its kernels there for the job's row counts

@@ -496,6 +496,34 @@ def test_padding_does_not_change_real_positions(zoo, backend, head, name):
         np.testing.assert_allclose(got, value, atol=ATOL, rtol=ATOL, err_msg=key)
 
 
+POOLED_HEADS = (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE)
+
+
+@pytest.mark.parametrize("head", POOLED_HEADS, ids=head_ids(POOLED_HEADS))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pooled_heads_run_the_last_layer_past_attention_on_first_positions_only(zoo, backend, head, monkeypatch):
+    entry = zoo(backend, head, "groups2_inner2")
+    config, encoder = entry.config, entry.model.albert.encoder
+    rows: list[tuple[int, ...]] = []
+    for group in encoder.albert_layer_groups:
+        for block in group.albert_layers:
+            if backend == "pt":
+                monkeypatch.setattr(block.ffn, "forward", lambda x, _f=block.ffn.forward: rows.append(
+                    tuple(x.shape[:-1])) or _f(x))
+            else:
+                monkeypatch.setattr(block.ffn, "call", lambda x, _f=block.ffn.call: rows.append(
+                    tuple(x.shape[:-1])) or _f(x))
+    inputs = make_inputs(config, head)
+    n = int(np.prod(inputs["input_ids"].shape[:-1]))  # sequences (choices flattened)
+    blocks = config.num_hidden_layers * config.inner_group_num
+    pruned = fields(run(backend, entry.model, inputs))
+    assert rows == [(n, S)] * (blocks - 1) + [(n, 1)]
+    rows.clear()
+    full = fields(run(backend, entry.model, inputs, output_hidden_states=True))  # every row of every layer
+    assert rows == [(n, S)] * blocks
+    np.testing.assert_allclose(pruned["logits"], full["logits"], atol=ATOL, rtol=ATOL)
+
+
 @pytest.mark.parametrize("head", ALL_HEADS, ids=head_ids(ALL_HEADS))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_default_types_positions_mask_and_embeddings(zoo, backend, head):

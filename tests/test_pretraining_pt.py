@@ -1,16 +1,14 @@
 """The PyTorch pre-training loop (:mod:`albert_pt.pretraining`) and ``albert pretrain`` on a tiny model.
 
-One module-scoped set-up: a 400-piece SentencePiece model and train / held-out data from the first 3000 lines of
-tiny Shakespeare, and a 2-layer, hidden-32 ALBERT without dropout (unless a test adds it).
+One module-scoped set-up (``pretraining_fixtures.py``): a 400-piece SentencePiece model, train / held-out data from
+the first 3000 lines of tiny Shakespeare, and a 2-layer, hidden-32 ALBERT without dropout (unless a test adds it).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +18,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from albert_core import AlbertConfig, ConfigError, train_sentencepiece  # noqa: E402
+from albert_core import AlbertConfig, ConfigError  # noqa: E402
 from albert_core.checkpoints.safetensors import read_safetensors  # noqa: E402
-from albert_core.pretraining import PretrainingDataset, build_pretraining_data  # noqa: E402
-from albert_core.tokenizer import AlbertTokenizer  # noqa: E402
+from albert_core.pretraining import PretrainingDataset  # noqa: E402
 from albert_core.training import (  # noqa: E402
     OPTIMIZER_SLOTS_FILE,
     TrainingConfig,
@@ -36,6 +33,7 @@ from albert_pt import AlbertForPreTraining  # noqa: E402
 from albert_pt.pretraining import bf16_support, evaluate, pretrain  # noqa: E402
 
 from conftest import REPO_ROOT, SHAKESPEARE  # noqa: E402
+from pretraining_fixtures import free_port, short_run_config, tiny_pretraining_setup, weights_of  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not SHAKESPEARE.is_file(), reason=f"corpus not found: {SHAKESPEARE}")
 
@@ -46,21 +44,7 @@ DISTRIBUTED_ATOL = 1e-5
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("pretraining_pt")
-    lines = [line.rstrip("\n") for line in itertools.islice(open(SHAKESPEARE, encoding="utf-8"), 3000)]
-    tokenizer = AlbertTokenizer(train_sentencepiece(lines, root, vocab_size=400))
-    train = build_pretraining_data(lines[:2500], root / "train", tokenizer, max_seq_length=32, dupe_factor=1,
-                                   progress=False)
-    heldout = build_pretraining_data(lines[2500:], root / "heldout", tokenizer, max_seq_length=32, dupe_factor=1,
-                                     seed=7, progress=False)
-    paths = {"root": root, "train": train, "heldout": heldout}
-    for name, dropout in (("model", 0.0), ("model_dropout", 0.1)):
-        AlbertConfig(vocab_size=len(tokenizer), embedding_size=16, hidden_size=32, num_hidden_layers=2,
-                     num_attention_heads=4, intermediate_size=64, max_position_embeddings=32,
-                     hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
-                     classifier_dropout_prob=dropout).save_pretrained(root / name)
-        paths[name] = root / name
-    return paths
+    return tiny_pretraining_setup(tmp_path_factory.mktemp("pretraining_pt"))
 
 
 @pytest.fixture(autouse=True)
@@ -73,15 +57,7 @@ def _one_thread():
 
 
 def make_config(tiny: dict[str, Path], out: Path, **overrides) -> TrainingConfig:
-    settings = dict(data=str(tiny["train"]), out=str(out), model_config=str(tiny["model"]), learning_rate=1e-2,
-                    warmup_steps=2, total_steps=6, global_batch_size=8, eval_every=0, save_every=0, log_every=1,
-                    max_eval_examples=64, resume="auto", quiet=True)
-    settings.update(overrides)
-    return TrainingConfig(**settings)
-
-
-def weights_of(checkpoint: Path) -> dict[str, np.ndarray]:
-    return read_safetensors(checkpoint / "model.safetensors")[0]
+    return short_run_config(tiny, out, **{"backend": "pt", **overrides})
 
 
 def test_loss_decreases_over_30_steps(tiny, tmp_path):
@@ -172,12 +148,6 @@ def test_optimizer_slots_use_canonical_names(tiny, tmp_path):
     assert np.abs(slots["albert.embeddings.word_embeddings.weight/m"]).max() > 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 WORKER_SCRIPT = """
 import json, sys
 import torch
@@ -205,7 +175,7 @@ def test_two_processes_match_one_process(tiny, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
                OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
-               "127.0.0.1", "--master_port", str(_free_port()), str(script),
+               "127.0.0.1", "--master_port", str(free_port()), str(script),
                json.dumps([run.to_dict() for run in runs])]
     completed = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -1,16 +1,14 @@
 """The Keras pre-training loop (:mod:`albert_tf.pretraining`) on a tiny model, and its checkpoints across backends.
 
-One module-scoped set-up: a 400-piece SentencePiece model, train / held-out data from the first 3000 lines of tiny
-Shakespeare, and a 2-layer, hidden-32 ALBERT (dropout 0, or 0.1 where a test says so). The TensorFlow runs that
-several tests compare against are module fixtures too, so each is trained once.
+One module-scoped set-up (``pretraining_fixtures.py``): a 400-piece SentencePiece model, train / held-out data from
+the first 3000 lines of tiny Shakespeare, and a 2-layer, hidden-32 ALBERT (dropout 0, or 0.1 where a test says so).
+The TensorFlow runs that several tests compare against are module fixtures too, so each is trained once.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +18,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from albert_core import AlbertConfig, ConfigError, train_sentencepiece  # noqa: E402
-from albert_core.checkpoints.safetensors import read_safetensors  # noqa: E402
-from albert_core.pretraining import PretrainingDataset, build_pretraining_data  # noqa: E402
-from albert_core.tokenizer import AlbertTokenizer  # noqa: E402
+from albert_core import ConfigError  # noqa: E402
+from albert_core.pretraining import PretrainingDataset  # noqa: E402
 from albert_core.training import (  # noqa: E402
     HISTORY_CSV_FILE,
     TrainingConfig,
@@ -35,6 +31,7 @@ from albert_tf import TFAlbertForPreTraining  # noqa: E402
 from albert_tf.pretraining import bf16_support, pretrain  # noqa: E402
 
 from conftest import REPO_ROOT, SHAKESPEARE  # noqa: E402
+from pretraining_fixtures import free_port, short_run_config, tiny_pretraining_setup, weights_of  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not SHAKESPEARE.is_file(), reason=f"corpus not found: {SHAKESPEARE}")
 
@@ -52,29 +49,11 @@ except RuntimeError:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("pretraining_tf")
-    lines = [line.rstrip("\n") for line in itertools.islice(open(SHAKESPEARE, encoding="utf-8"), 3000)]
-    tokenizer = AlbertTokenizer(train_sentencepiece(lines, root, vocab_size=400))
-    train = build_pretraining_data(lines[:2500], root / "train", tokenizer, max_seq_length=32, dupe_factor=1,
-                                   progress=False)
-    heldout = build_pretraining_data(lines[2500:], root / "heldout", tokenizer, max_seq_length=32, dupe_factor=1,
-                                     seed=7, progress=False)
-    paths = {"root": root, "train": train, "heldout": heldout}
-    for name, dropout in (("model", 0.0), ("model_dropout", 0.1)):
-        AlbertConfig(vocab_size=len(tokenizer), embedding_size=16, hidden_size=32, num_hidden_layers=2,
-                     num_attention_heads=4, intermediate_size=64, max_position_embeddings=32,
-                     hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
-                     classifier_dropout_prob=dropout).save_pretrained(root / name)
-        paths[name] = root / name
-    return paths
+    return tiny_pretraining_setup(tmp_path_factory.mktemp("pretraining_tf"))
 
 
 def make_config(tiny: dict[str, Path], out: Path, **overrides) -> TrainingConfig:
-    settings = dict(data=str(tiny["train"]), out=str(out), model_config=str(tiny["model"]), backend="tf",
-                    learning_rate=1e-2, warmup_steps=2, total_steps=6, global_batch_size=8, eval_every=0,
-                    save_every=0, log_every=1, max_eval_examples=64, resume="auto", quiet=True)
-    settings.update(overrides)
-    return TrainingConfig(**settings)
+    return short_run_config(tiny, out, **{"backend": "tf", **overrides})
 
 
 def long_run_config(tiny: dict[str, Path], out: Path, **overrides) -> TrainingConfig:
@@ -82,10 +61,6 @@ def long_run_config(tiny: dict[str, Path], out: Path, **overrides) -> TrainingCo
     return make_config(tiny, out, model_config=str(tiny["model_dropout"]), heldout=str(tiny["heldout"]),
                        total_steps=30, save_every=3, keep_checkpoints=10, eval_every=30, max_eval_examples=48,
                        **overrides)
-
-
-def weights_of(checkpoint: Path) -> dict[str, np.ndarray]:
-    return read_safetensors(checkpoint / "model.safetensors")[0]
 
 
 def max_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
@@ -258,12 +233,6 @@ summary = pretrain(TrainingConfig.from_dict(json.loads(sys.argv[1])))
 print("SUMMARY " + json.dumps({"step": summary["step"], "world_size": summary["world_size"],
                                "checkpoint": None if summary["checkpoint"] is None else str(summary["checkpoint"])}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class TwoWorkerRun:

@@ -325,28 +325,58 @@ def decode_entities(
     if aggregation not in AGGREGATIONS:
         raise UsageError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
     canonical = canonical_scheme(scheme)
+    scores, names = _token_probabilities(logits, id2label)
+    n = scores.shape[0]
+    for name, seq in (("offsets", offsets), ("input_ids", input_ids), ("special_tokens_mask", special_tokens_mask),
+                      ("word_ids", word_ids)):
+        if seq is not None and len(seq) != n:
+            raise InputError(f"{name} has {len(seq)} entries for {n} tokens")
+    tokens = _text_tokens(scores, sentence, offsets, input_ids, special_tokens_mask, word_ids, tokenizer)
+    if aggregation == "none":
+        out = []
+        for t in tokens:
+            best = int(t["scores"].argmax())
+            if names[best] in ignore_labels:
+                continue
+            out.append({"entity": names[best], "score": float(t["scores"][best]), "index": t["index"],
+                        "word": t["piece"], "start": t["start"], "end": t["end"]})
+        return out
+    entities = []
+    for group in _entity_groups(_labelled_units(tokens, aggregation, names), canonical):
+        kind = group[0]["label"].split("-", 1)[-1]  # the pipeline's name for a group: its first label, unprefixed
+        if kind in ignore_labels:
+            continue
+        pieces = [p for unit in group for p in unit["pieces"]]
+        start, end = group[0]["start"], group[-1]["end"]
+        word = _pieces_to_text(pieces) if tokenizer is not None and input_ids is not None else sentence[start:end]
+        entities.append({"entity_group": kind, "score": float(np.mean([u["score"] for u in group])),
+                         "word": word, "start": start, "end": end})
+    return entities
+
+
+def _token_probabilities(logits: Any, id2label: Mapping[int, str] | Sequence[str]) -> tuple[np.ndarray, dict]:
+    """The softmax of ``[seq, num_labels]`` logits, and the label name of every id (each id must have one)."""
     scores = np.asarray(logits)
     if not np.issubdtype(scores.dtype, np.floating):
         scores = scores.astype(np.float64)  # float logits keep their precision, as in the pipeline
     if scores.ndim != 2:
         raise InputError(f"logits must be [seq, num_labels], got shape {scores.shape}")
-    n = scores.shape[0]
     names = dict(id2label) if isinstance(id2label, Mapping) else dict(enumerate(id2label))
     names = {int(k): v for k, v in names.items()}
     missing = [i for i in range(scores.shape[1]) if i not in names]
     if missing:
         raise InputError(f"id2label has no name for label ids {missing} of the {scores.shape[1]} logits")
-    for name, seq in (("offsets", offsets), ("input_ids", input_ids), ("special_tokens_mask", special_tokens_mask),
-                      ("word_ids", word_ids)):
-        if seq is not None and len(seq) != n:
-            raise InputError(f"{name} has {len(seq)} entries for {n} tokens")
     scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    scores /= scores.sum(axis=-1, keepdims=True)
+    return scores / scores.sum(axis=-1, keepdims=True), names
+
+
+def _text_tokens(scores, sentence, offsets, input_ids, special_tokens_mask, word_ids, tokenizer) -> list[dict]:
+    """The tokens that belong to the text, in order, with their piece, probabilities, span and whether each
+    continues the previous token's word."""
     special_ids = set(getattr(tokenizer, "all_special_ids", ())) if tokenizer is not None else set()
     unk_id = getattr(tokenizer, "unk_token_id", None) if tokenizer is not None else None
-
-    tokens = []
-    for idx in range(n):
+    tokens: list[dict] = []
+    for idx in range(scores.shape[0]):
         if special_tokens_mask is not None:
             if special_tokens_mask[idx]:
                 continue
@@ -366,58 +396,46 @@ def decode_entities(
             continues = not unknown and start > 0 and " " not in sentence[start - 1:start + 1]
         tokens.append({"piece": piece, "scores": scores[idx], "start": start, "end": end, "index": idx,
                        "continues": continues, "word_id": None if word_ids is None else word_ids[idx]})
+    return tokens
 
-    if aggregation == "none":
-        out = []
-        for t in tokens:
-            best = int(t["scores"].argmax())
-            if names[best] in ignore_labels:
-                continue
-            out.append({"entity": names[best], "score": float(t["scores"][best]), "index": t["index"],
-                        "word": t["piece"], "start": t["start"], "end": t["end"]})
-        return out
 
+def _labelled_units(tokens: list[dict], aggregation: str, names: dict) -> list[dict]:
+    """One labelled unit per token (``"simple"``) or per word (the word aggregations)."""
     if aggregation == "simple":
-        units = [{"label": names[int(t["scores"].argmax())], "score": float(t["scores"].max()), "pieces": [t["piece"]],
-                  "start": t["start"], "end": t["end"]} for t in tokens]
-    else:
-        words: list[list[dict]] = []
-        for t in tokens:
-            if words and t["continues"]:
-                words[-1].append(t)
-            else:
-                words.append([t])
-        units = []
-        for group in words:
-            if aggregation == "first":
-                chosen = group[0]["scores"]
-            elif aggregation == "max":
-                chosen = max(group, key=lambda t: t["scores"].max())["scores"]
-            else:
-                chosen = np.mean([t["scores"] for t in group], axis=0)
-            best = int(chosen.argmax())
-            units.append({"label": names[best], "score": float(chosen[best]),
-                          "pieces": [t["piece"] for t in group], "start": group[0]["start"], "end": group[-1]["end"]})
+        return [{"label": names[int(t["scores"].argmax())], "score": float(t["scores"].max()), "pieces": [t["piece"]],
+                 "start": t["start"], "end": t["end"]} for t in tokens]
+    words: list[list[dict]] = []
+    for t in tokens:
+        if words and t["continues"]:
+            words[-1].append(t)
+        else:
+            words.append([t])
+    units = []
+    for group in words:
+        if aggregation == "first":
+            chosen = group[0]["scores"]
+        elif aggregation == "max":
+            chosen = max(group, key=lambda t: t["scores"].max())["scores"]
+        else:
+            chosen = np.mean([t["scores"] for t in group], axis=0)
+        best = int(chosen.argmax())
+        units.append({"label": names[best], "score": float(chosen[best]),
+                      "pieces": [t["piece"] for t in group], "start": group[0]["start"], "end": group[-1]["end"]})
+    return units
 
+
+def _entity_groups(units: list[dict], scheme: str) -> list[list[dict]]:
+    """Consecutive units of one entity type joined by the tagging ``scheme`` (a ``B-``, or in BIOES anything after
+    an ``E-``/``S-`` or an ``S-`` itself, starts a new group)."""
     groups: list[list[dict]] = []
     closed = True
     last_type = None
     for unit in units:
-        prefix, kind = _tag(unit["label"], canonical)
+        prefix, kind = _tag(unit["label"], scheme)
         if groups and not closed and kind == last_type and prefix in ("I", "E"):
             groups[-1].append(unit)
         else:
             groups.append([unit])
         closed = prefix in ("E", "S")
         last_type = kind
-    entities = []
-    for group in groups:
-        kind = group[0]["label"].split("-", 1)[-1]  # the pipeline's name for a group: its first label, unprefixed
-        if kind in ignore_labels:
-            continue
-        pieces = [p for unit in group for p in unit["pieces"]]
-        start, end = group[0]["start"], group[-1]["end"]
-        word = _pieces_to_text(pieces) if tokenizer is not None and input_ids is not None else sentence[start:end]
-        entities.append({"entity_group": kind, "score": float(np.mean([u["score"] for u in group])),
-                         "word": word, "start": start, "end": end})
-    return entities
+    return groups

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from albert_core.errors import TokenizerError
@@ -282,6 +282,28 @@ def test_slow_fast_disagreements_are_pinned(tok, hf_slow, hf_fast):
 # ---------------------------------------------------------------------------------------------------------- hypothesis
 
 CORPUS_ALPHABET = sorted(set("".join(corpus_lines(4000))) - {"\n"})
+
+
+ASCII_TEXTS = st.one_of(st.text(alphabet=st.sampled_from(list("aB  ,1")), max_size=10),  # mostly plain
+                        st.text(alphabet=st.sampled_from(list("abAB  \t\n`'[]<>,.19\x00\x01\x1c")), max_size=12))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(ASCII_TEXTS, min_size=1, max_size=4))
+@example(["a  b", "c"]).via("inner double space")
+@example([" a", "b"]).via("leading space")
+@example(["a", "b "]).via("trailing space")
+@example(["a\tb"]).via("tab")
+@example(["A b", "``c''"]).via("quotes")
+@example(["a", ""]).via("empty text")
+@example(["a 9,000 b", "c"]).via("digit comma")
+@example(["9\x01,5"]).via("digit, control character, comma")
+@example(["x9", ",y"]).via("digit and comma in different texts")
+def test_batches_of_ascii_texts_match_the_slow_reference(tok, hf_slow, texts):
+    # the whole-batch plain-text check must fall back exactly where a text needs more than the plain path
+    assert tok(texts)["input_ids"] == [hf_slow.encode(t) for t in texts]
+    normalizer = tok._normalizer
+    assert normalizer.batch_segments(texts) == [normalizer.segments(t) for t in texts]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

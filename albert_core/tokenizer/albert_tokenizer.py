@@ -507,7 +507,7 @@ class AlbertTokenizer:
 
     def _encode_texts(self, texts: list[str], with_offsets: bool) -> tuple[list[list[int]], Any]:
         """pieces -> ids (and spans) of plain texts, one SentencePiece batch for all of them."""
-        segments = [self._normalizer.segments(t) for t in texts]
+        segments = self._normalizer.batch_segments(texts)
         if with_offsets:
             return self._pieces.encode_with_offsets(segments)
         return self._pieces.encode(segments), None

@@ -11,6 +11,10 @@ import unicodedata
 from typing import Iterable, Iterator
 
 _CAPITAL_SIGMA = "\u03a3"
+#: joins a batch for the whole-batch checks of :meth:`Normalizer.batch_segments` (a text holding it goes text by text)
+_SEPARATOR = "\x00"
+#: the ASCII characters ``str.split()`` treats as white space, besides the space itself
+_SPLIT_WHITESPACE = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
 
 
 #: A segment is a plain tuple ``(special_id, text, starts, ends, base)``, read with these indices: a special token
@@ -63,6 +67,28 @@ class Normalizer:
         # an ASCII text holding none of these needs no special-token handling at all (the common case)
         self._plain_blockers = frozenset(c.lower() for c in split_first | self._first_chars) | split_first | \
             self._first_chars
+
+    def batch_segments(self, texts: list[str]) -> list[tuple[Segment, ...]]:
+        """:meth:`segments` of every text. A batch of plain texts (ASCII, non-empty, no special-token character, no
+        white space to collapse, no quotes to rewrite) is recognised by a few string scans of the whole batch
+        instead of per-text checks; any other batch goes text by text.
+
+        >>> norm = Normalizer({"[MASK]": 4}, frozenset({"[MASK]"}), do_lower_case=True, remove_space=True)
+        >>> norm.batch_segments(["Hi there", "Bye"]) == [norm.segments("Hi there"), norm.segments("Bye")]
+        True
+        """
+        joined = _SEPARATOR.join(texts)
+        if (texts and joined.isascii() and joined.count(_SEPARATOR) == len(texts) - 1 and all(texts)
+                and self._plain_blockers.isdisjoint(joined)):
+            low = joined.lower() if self.do_lower_case else joined
+            plain = self._plain_blockers.isdisjoint(low) and "``" not in low and "''" not in low
+            if plain and self.remove_space:
+                # each text equals " ".join(text.split()): single inner spaces only, none at either end
+                plain = (_SPLIT_WHITESPACE.isdisjoint(low) and "  " not in low and " " + _SEPARATOR not in low
+                         and _SEPARATOR + " " not in low and low[0] != " " and low[-1] != " ")
+            if plain:
+                return [((None, text, None, None, 0),) for text in low.split(_SEPARATOR)]
+        return [self.segments(text) for text in texts]
 
     def segments(self, text: str) -> tuple[Segment, ...]:
         """The special-token and text segments of ``text``, in order (empty text stretches are dropped)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any, Sequence
 
 from albert_core.errors import FrameworkMissingError
@@ -21,6 +22,10 @@ def import_sentencepiece() -> Any:
     except ImportError as exc:  # pragma: no cover - sentencepiece is a hard dependency
         raise FrameworkMissingError("AlbertTokenizer needs the 'sentencepiece' package: pip install sentencepiece") from exc
     return spm
+
+
+#: a digit, then a comma, with only control characters between (which SentencePiece's normaliser may drop)
+_ASCII_DIGIT_COMMA = re.compile("[0-9][\x00-\x1f\x7f]*,")
 
 
 def _ends_in_digit_comma(piece: str) -> bool:
@@ -114,10 +119,14 @@ class PieceEncoder:
         flat = [seg[TEXT] for segs in texts for seg in segs if seg[SPECIAL_ID] is None]
         encoded = self.sp_model.encode(flat, out_type=int, num_threads=self.num_threads) if flat else []
         comma = self.comma_ids
+        # SentencePiece's normaliser leaves ASCII digits and commas alone (it may drop control characters or turn them
+        # into spaces), so ASCII text without the pattern below has no piece ending in "<digit>,"
+        joined = "\x00".join(flat)
+        no_digit_commas = joined.isascii() and _ASCII_DIGIT_COMMA.search(joined) is None
         rows: list[list[int]] = []
         j = 0
         for segs in texts:
-            if len(segs) == 1 and segs[0][SPECIAL_ID] is None and comma.isdisjoint(encoded[j]):
+            if len(segs) == 1 and segs[0][SPECIAL_ID] is None and (no_digit_commas or comma.isdisjoint(encoded[j])):
                 rows.append(encoded[j])
                 j += 1
                 continue

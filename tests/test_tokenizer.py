@@ -306,6 +306,14 @@ def test_batches_of_ascii_texts_match_the_slow_reference(tok, hf_slow, texts):
     assert normalizer.batch_segments(texts) == [normalizer.segments(t) for t in texts]
 
 
+def test_a_large_batch_with_a_few_irregular_texts_matches_the_slow_reference(tok, hf_slow):
+    texts = [f"line {i} of plain text" for i in range(40)]
+    texts[3], texts[17], texts[18], texts[39] = "two  spaces", "[MASK] here", "caf\u00e9 9,000", "trailing "
+    assert tok(texts)["input_ids"] == [hf_slow.encode(t) for t in texts]
+    normalizer = tok._normalizer
+    assert normalizer.batch_segments(texts) == [normalizer.segments(t) for t in texts]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=80))
 def test_never_crashes_and_offsets_are_sane(tok, text):

@@ -14,7 +14,7 @@ _CAPITAL_SIGMA = "\u03a3"
 #: joins a batch for the whole-batch checks of :meth:`Normalizer.batch_segments` (a text holding it goes text by text)
 _SEPARATOR = "\x00"
 #: the ASCII characters ``str.split()`` treats as white space, besides the space itself
-_SPLIT_WHITESPACE = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
+_SPLIT_WHITESPACE = tuple("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f")
 
 
 #: A segment is a plain tuple ``(special_id, text, starts, ends, base)``, read with these indices: a special token
@@ -71,24 +71,35 @@ class Normalizer:
     def batch_segments(self, texts: list[str]) -> list[tuple[Segment, ...]]:
         """:meth:`segments` of every text. A batch of plain texts (ASCII, non-empty, no special-token character, no
         white space to collapse, no quotes to rewrite) is recognised by a few string scans of the whole batch
-        instead of per-text checks; any other batch goes text by text.
+        instead of per-text checks; a batch that is not is halved, so that its few other texts go text by text.
 
         >>> norm = Normalizer({"[MASK]": 4}, frozenset({"[MASK]"}), do_lower_case=True, remove_space=True)
         >>> norm.batch_segments(["Hi there", "Bye"]) == [norm.segments("Hi there"), norm.segments("Bye")]
         True
         """
+        lowered = self._plain_lowered(texts)
+        if lowered is not None:
+            return [((None, text, None, None, 0),) for text in lowered]
+        if len(texts) <= 8:
+            return [self.segments(text) for text in texts]
+        half = len(texts) // 2
+        return self.batch_segments(texts[:half]) + self.batch_segments(texts[half:])
+
+    def _plain_lowered(self, texts: list[str]) -> list[str] | None:
+        """The preprocessed texts when every text is plain (preprocessing only lower-cases it), else None."""
         joined = _SEPARATOR.join(texts)
-        if (texts and joined.isascii() and joined.count(_SEPARATOR) == len(texts) - 1 and all(texts)
-                and self._plain_blockers.isdisjoint(joined)):
-            low = joined.lower() if self.do_lower_case else joined
-            plain = self._plain_blockers.isdisjoint(low) and "``" not in low and "''" not in low
-            if plain and self.remove_space:
-                # each text equals " ".join(text.split()): single inner spaces only, none at either end
-                plain = (_SPLIT_WHITESPACE.isdisjoint(low) and "  " not in low and " " + _SEPARATOR not in low
-                         and _SEPARATOR + " " not in low and low[0] != " " and low[-1] != " ")
-            if plain:
-                return [((None, text, None, None, 0),) for text in low.split(_SEPARATOR)]
-        return [self.segments(text) for text in texts]
+        # substring tests (memchr) rather than set operations, which hash every character of the batch
+        if not (texts and joined.isascii() and joined.count(_SEPARATOR) == len(texts) - 1 and all(texts)
+                and not any(c in joined for c in self._plain_blockers)):
+            return None
+        low = joined.lower() if self.do_lower_case else joined
+        if any(c in low for c in self._plain_blockers) or "``" in low or "''" in low:
+            return None
+        # with remove_space each text must equal " ".join(text.split()): single inner spaces, none at either end
+        if self.remove_space and (any(c in low for c in _SPLIT_WHITESPACE) or "  " in low or " " + _SEPARATOR in low
+                                  or _SEPARATOR + " " in low or low[0] == " " or low[-1] == " "):
+            return None
+        return low.split(_SEPARATOR)
 
     def segments(self, text: str) -> tuple[Segment, ...]:
         """The special-token and text segments of ``text``, in order (empty text stretches are dropped)."""

@@ -57,7 +57,7 @@ napoleon_attr_annotations = True
 # without intersphinx, which would need the network) are exempt.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(torch|tf|tensorflow|keras|np|numpy|os|pathlib|typing|collections\.abc|enum)\..*"),
+    (r"py:.*", r"(torch|tf|tensorflow|keras|np|numpy|os|pathlib|typing|collections\.abc|contextlib|enum)\..*"),
     (r"py:.*", r"(Any|Path|Iterable|Sequence|Mapping|Callable|Iterator|Union|Optional|TextInput|Shape)"),
     (r"py:class", r"(optional|default|int|float|str|bool|dict|list|tuple|None)"),
 ]

@@ -103,15 +103,9 @@ class Normalizer:
 
     def segments(self, text: str) -> tuple[Segment, ...]:
         """The special-token and text segments of ``text``, in order (empty text stretches are dropped)."""
-        if text.isascii():  # fast path: no special token, no offset remapping, usually nothing to rewrite
-            low = text.lower() if self.do_lower_case else text
-            if self._plain_blockers.isdisjoint(low) and self._plain_blockers.isdisjoint(text):
-                if not low:
-                    return ()
-                if ((not self.remove_space or " ".join(low.split()) == low) and "``" not in low
-                        and "''" not in low):
-                    return ((None, low, None, None, 0),)
-                return (self._preprocess(low, 0, None),)
+        plain = self._plain_lowered([text])  # the common case: preprocessing only lower-cases the text
+        if plain is not None:
+            return ((None, plain[0], None, None, 0),)
         low, starts = self._lower_case(text)
         parts = self._split_specials(low)
         if len(parts) == 1:  # no special token: skip building a list

@@ -51,6 +51,14 @@ def hf_model(config: AlbertConfig, head: Head, seed: int = 0):
     return model.eval()
 
 
+def ours_and_reference(model_classes, config: AlbertConfig, head: Head, directory):
+    """``(ours, ref)``: :func:`hf_model` saved to ``directory`` and loaded strictly into ``model_classes[head]`` (either
+    backend's ``MODEL_CLASSES``), so both hold the same random weights."""
+    ref = hf_model(config, head)
+    ref.save_pretrained(directory)
+    return model_classes[head].from_pretrained(directory, strict=True), ref
+
+
 def randomize(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Fill every parameter with random values: scales near 1, everything else around 0 (biases included)."""
     gen = torch.Generator().manual_seed(seed)

@@ -21,7 +21,7 @@ from albert_pt import MODEL_CLASSES
 from albert_pt import inference
 from albert_pt.inference import FastAlbert, FastLinear, GemmTuner, onednn_available, optimize_for_inference
 from factory import config_for, make_batch, random_sequences, right_padded
-from oracles import hf_model, main_keys
+from oracles import main_keys, ours_and_reference
 
 ATOL = 1e-5
 #: (gemm, fuse) settings: every kernel combination, whatever the tuner would pick here
@@ -41,10 +41,7 @@ def models(name: str, head: Head, tmp_path_factory):
     key = (name, head)
     if key not in _CACHE:
         config = config_for(head, name)
-        ref = hf_model(config, head)
-        path = tmp_path_factory.mktemp("ckpt")
-        ref.save_pretrained(path)
-        ours = MODEL_CLASSES[head].from_pretrained(path, strict=True)
+        ours, ref = ours_and_reference(MODEL_CLASSES, config, head, tmp_path_factory.mktemp("ckpt"))
         _CACHE[key] = (config, ours, ref)
     return _CACHE[key]
 

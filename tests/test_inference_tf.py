@@ -23,7 +23,7 @@ from albert_tf import MODEL_CLASSES, TFAlbertModel
 from albert_tf import inference
 from albert_tf.inference import GraphTuner, TFFastAlbert, bucket_shape, optimize_for_inference
 from factory import config_for, make_inputs, make_labels, random_sequences, right_padded
-from oracles import hf_model, main_keys
+from oracles import main_keys, ours_and_reference
 
 ATOL = 1e-5
 HEADS = [Head.BASE, Head.SEQUENCE_CLASSIFICATION, Head.TOKEN_CLASSIFICATION, Head.QUESTION_ANSWERING,
@@ -39,10 +39,7 @@ def models(name: str, head: Head, tmp_path_factory):
     key = (name, head)
     if key not in _CACHE:
         config = config_for(head, name, num_hidden_layers=2)  # 2 layers sharing one group: quick to trace
-        ref = hf_model(config, head)
-        path = tmp_path_factory.mktemp("ckpt")
-        ref.save_pretrained(path)
-        ours = MODEL_CLASSES[head].from_pretrained(path, strict=True)
+        ours, ref = ours_and_reference(MODEL_CLASSES, config, head, tmp_path_factory.mktemp("ckpt"))
         _CACHE[key] = (config, ours, ref)
     return _CACHE[key]
 

@@ -41,6 +41,7 @@ from factory import (
     model_class,
     random_state,
     run,
+    to_backend,
     to_numpy,
 )
 
@@ -522,6 +523,43 @@ def test_pooled_heads_run_the_last_layer_past_attention_on_first_positions_only(
     full = fields(run(backend, entry.model, inputs, output_hidden_states=True))  # every row of every layer
     assert rows == [(n, S)] * blocks
     np.testing.assert_allclose(pruned["logits"], full["logits"], atol=ATOL, rtol=ATOL)
+
+
+def fast_path(backend: str, model):
+    """The backend's fast inference path of ``model``, on one fixed kernel or graph (nothing measured)."""
+    if backend == "pt":
+        from albert_pt.inference import optimize_for_inference
+
+        return optimize_for_inference(model, gemm="default")
+    from albert_tf.inference import optimize_for_inference
+
+    return optimize_for_inference(model, xla=False)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_encode_batch_rejects_bad_input(zoo, backend):
+    from albert_core.errors import UsageError
+
+    entry = zoo(backend, Head.SEQUENCE_CLASSIFICATION)
+    config, fast = entry.config, fast_path(backend, entry.model)
+    with pytest.raises(InputError, match=r"input_ids\[1\] is empty"):
+        fast.encode_batch([[2, 3], []])
+    with pytest.raises(InputError, match="max_position_embeddings"):
+        fast.encode_batch([[5] * (config.max_position_embeddings + 1)])
+    with pytest.raises(InputError, match="vocab_size"):
+        fast.encode_batch([[2, config.vocab_size]])
+    with pytest.raises(InputError, match="negative"):
+        fast.encode_batch([[2, -1]])
+    with pytest.raises(InputError, match="integer"):
+        fast.encode_batch([to_backend(np.array([1.0, 2.0]), backend)])
+    with pytest.raises(InputError, match=r"token_type_ids\[0\]"):
+        fast.encode_batch([[2, 3]], token_type_ids=[[0]])
+    with pytest.raises(InputError, match="type_vocab_size"):
+        fast.encode_batch([[2, 3]], token_type_ids=[[0, config.type_vocab_size]])
+    with pytest.raises(UsageError, match="max_tokens"):
+        fast.encode_batch([[2, 3]], max_tokens=0)
+    with pytest.raises(UsageError, match="unpad=True"):
+        fast_path(backend, zoo(backend, Head.MULTIPLE_CHOICE).model).encode_batch([[2, 3]])
 
 
 @pytest.mark.parametrize("head", ALL_HEADS, ids=head_ids(ALL_HEADS))

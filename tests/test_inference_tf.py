@@ -228,30 +228,6 @@ def test_encode_batch_keeps_the_callers_order_and_takes_tokenizer_output(tmp_pat
     assert max_diff(as_arrays[1].logits, forward[1].logits) < ATOL
 
 
-def test_encode_batch_rejects_bad_input(tmp_path_factory):
-    config, ours, _ = models("default", Head.SEQUENCE_CLASSIFICATION, tmp_path_factory)
-    fast = optimize_for_inference(ours, xla=False, tuner=tuner())
-    with pytest.raises(InputError, match=r"input_ids\[1\] is empty"):
-        fast.encode_batch([[2, 3], []])
-    with pytest.raises(InputError, match="max_position_embeddings"):
-        fast.encode_batch([[5] * (config.max_position_embeddings + 1)])
-    with pytest.raises(InputError, match="vocab_size"):
-        fast.encode_batch([[2, config.vocab_size]])
-    with pytest.raises(InputError, match="negative"):
-        fast.encode_batch([[2, -1]])
-    with pytest.raises(InputError, match="integer"):
-        fast.encode_batch([np.array([1.0, 2.0])])
-    with pytest.raises(InputError, match=r"token_type_ids\[0\]"):
-        fast.encode_batch([[2, 3]], token_type_ids=[[0]])
-    with pytest.raises(InputError, match="type_vocab_size"):
-        fast.encode_batch([[2, 3]], token_type_ids=[[0, config.type_vocab_size]])
-    with pytest.raises(UsageError, match="max_tokens"):
-        fast.encode_batch([[2, 3]], max_tokens=0)
-    _, mc, _ = models("default", Head.MULTIPLE_CHOICE, tmp_path_factory)
-    with pytest.raises(UsageError, match="unpad=True"):
-        optimize_for_inference(mc, xla=False).encode_batch([[2, 3]])
-
-
 @pytest.mark.parametrize("head", [Head.TOKEN_CLASSIFICATION, Head.MULTIPLE_CHOICE, Head.SEQUENCE_CLASSIFICATION],
                          ids=lambda h: h.value)
 def test_call_with_unpad_skips_padding_and_matches_real_positions(head, tmp_path_factory):

@@ -208,3 +208,12 @@ def head_from_tensor_names(names: Iterable[str]) -> Head:
 def part_outputs(part: HeadPart, values: Mapping[str, int]) -> int:
     """The output width of ``part``: its number, or the value of the config field it names."""
     return part.outputs if isinstance(part.outputs, int) else int(values[part.outputs])
+
+
+def per_sequence_output(head: Head, field: str) -> bool:
+    """Whether the output ``field`` of ``head`` holds one row per sequence (rather than one per token).
+
+    >>> per_sequence_output(Head.SEQUENCE_CLASSIFICATION, "logits"), per_sequence_output(Head.MASKED_LM, "logits")
+    (True, False)
+    """
+    return field in ("pooler_output", "sop_logits") or (field == "logits" and HEADS[head].first_token_only)

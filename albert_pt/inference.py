@@ -57,7 +57,7 @@ import torch.nn.functional as F
 
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
 from albert_core.errors import UsageError, warn_emulated_bf16
-from albert_core.heads import HEADS, Head
+from albert_core.heads import HEADS, Head, per_sequence_output
 from albert_core.losses import flatten_choices, unflatten_choices
 from albert_core.outputs import BaseModelOutput, ModelOutput
 from albert_core.tuning import Tuner, cpu_model_name
@@ -603,9 +603,7 @@ class FastAlbert:
     # ------------------------------------------------------------------ variable-length batches
 
     def _per_sequence(self, key: str) -> bool:
-        """Whether the output ``key`` holds one row per sequence (not one per token)."""
-        return key in ("pooler_output", "sop_logits") or (
-            key == "logits" and self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE))
+        return per_sequence_output(self.head, key)
 
     def _run_packed(self, seqs: list[torch.Tensor], types: list[torch.Tensor] | None,
                     max_tokens: int = CHUNK_TOKENS) -> list[dict[str, torch.Tensor]]:

@@ -57,7 +57,7 @@ import numpy as np
 import tensorflow as tf
 
 from albert_core.errors import InputError, UsageError, warn_emulated_bf16
-from albert_core.heads import HEADS, Head
+from albert_core.heads import HEADS, Head, per_sequence_output
 from albert_core.outputs import BaseModelOutput, ModelOutput
 from albert_core.tuning import Tuner, cpu_model_name
 from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
@@ -306,9 +306,7 @@ class TFFastAlbert:
             return self._graphs[key]
 
     def _per_sequence(self, key: str) -> bool:
-        """Whether the output ``key`` holds one row per sequence (not one per token)."""
-        return key in ("pooler_output", "sop_logits", "loss") or (
-            key == "logits" and self.head in (Head.SEQUENCE_CLASSIFICATION, Head.MULTIPLE_CHOICE))
+        return key == "loss" or per_sequence_output(self.head, key)
 
     def _run(self, inputs: dict[str, tf.Tensor], hidden: bool) -> dict[str, Any]:
         """The graph outputs for checked ``inputs`` (ids int32, mask int32, embeddings float32), on the kind chosen

@@ -492,7 +492,7 @@ class FastAlbert:
                 x = block(x, layout, keep=first if remaining == 0 else None)
             if hidden is not None:
                 hidden.append(x)
-        return first(x) if first is not None and not self.layer_groups else x
+        return x
 
     def _pooled_only(self, output_hidden_states: bool) -> bool:
         """Whether the head reads only the first token's last hidden state (so the last block may skip the rest)."""

@@ -461,8 +461,6 @@ class AlbertTransformer(Block):
         ``[B, 1, H]`` (for the heads that read nothing else; not with ``output_hidden_states``).
         """
         x = self.embedding_hidden_mapping_in(x)
-        if first_only and not self.layer_groups:
-            x = x[:, :1]
         hidden_states = [x] if output_hidden_states else None
         attentions = [] if output_attentions else None
         for layer, group_index in enumerate(self.layer_groups):

@@ -661,7 +661,8 @@ class FastAlbert:
                 ``input_ids`` (and ``token_type_ids``, used unless ``token_type_ids`` is given).
             token_type_ids: one segment-id sequence per sequence (default zeros).
             max_tokens: the most padded rows one chunk's attention holds (at least one sequence). It bounds memory,
-                and chunks that keep the activations in cache run faster (see :data:`~albert_pt.inference.CHUNK_TOKENS`).
+                and chunks that keep the activations in cache run faster
+                (see :data:`~albert_pt.inference.CHUNK_TOKENS`).
 
         Returns:
             The head's output class per sequence, without the batch dimension: ``last_hidden_state`` ``[n, H]`` and

@@ -404,7 +404,8 @@ def section_tf(s: dict, ctx: dict) -> dict:
         rows[name] = {**t, "max_abs_diff_vs_transformers_tf": float(np.abs(outputs[name] - outputs[other]).max()),
                       "x_floor": t["median_ms"] / floor if floor else None,
                       "ratio_vs_transformers_tf": t["median_ms"] / timing[other]["median_ms"]}
-    return {"batch": b, "seq": n, "rows": rows, "fast_graph_choices": {str(k): v for k, v in fast.graph_choices().items()},
+    return {"batch": b, "seq": n, "rows": rows,
+            "fast_graph_choices": {str(k): v for k, v in fast.graph_choices().items()},
             "tf_threads": [tf.config.threading.get_intra_op_parallelism_threads(),
                                                                tf.config.threading.get_inter_op_parallelism_threads()]}
 

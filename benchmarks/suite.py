@@ -3,7 +3,8 @@
 Sections (each records its own error instead of stopping the run; ``--only`` / ``--skip`` choose them):
 
 ``machine``   CPU model and flags, versions, load average, the measured fp32 GEMM rate of both PyTorch backends
-              (default and oneDNN) at the model's linear shapes, and the floor (matmul FLOPs / best rate).
+              (default and oneDNN) and of onnxruntime's MLAS at the model's linear shapes, and the floor (matmul
+              FLOPs / best rate of any of them; also over PyTorch's kernels alone).
 ``forward``   batch x seq forward on the same weights: albert_pt eager, albert_pt fast path, transformers eager and
               SDPA, onnxruntime on transformers' graph exported with ``torch.onnx``; parity against transformers.
 ``bf16``      the fast path in bfloat16 and bfloat16 autocast (ours, transformers) against the bfloat16 floor, with
@@ -114,20 +115,148 @@ def round_robin(fns: dict[str, Callable[[], Any]], iters: int, warmup: int, labe
             for name, s in samples.items()}
 
 
-def matmul_flops(config, batch: int, seq: int) -> float:
-    """Matmul FLOPs of one forward of the backbone (+ pooler): the linear layers and the two attention products."""
+def matmul_flops(config, batch: int, seq: int, attention: bool = True) -> float:
+    """Matmul FLOPs of one forward of the backbone (+ pooler): the linear layers and (with ``attention``) the two
+    attention products."""
     t, h, e, i = batch * seq, config.hidden_size, config.embedding_size, config.intermediate_size
-    per_layer = 2 * t * h * 3 * h + 2 * t * h * h + 2 * 2 * t * h * i + 2 * 2 * batch * seq * seq * h
+    per_layer = 2 * t * h * 3 * h + 2 * t * h * h + 2 * 2 * t * h * i + attention * 2 * 2 * batch * seq * seq * h
     blocks = config.num_hidden_layers * config.inner_group_num
     return 2 * t * e * h + blocks * per_layer + 2 * batch * h * h
+
+
+# the ops that run a linear layer's GEMM: in a torch.profiler trace, and in onnxruntime's optimized graph (where a
+# MatMul is a linear layer when its weight is a constant, an attention product otherwise)
+TORCH_LINEAR_OPS = ("mkldnn::_linear_pointwise", "aten::addmm", "aten::mm", "mkl::_mkl_linear")
+ORT_LINEAR_OPS = ("Gemm", "FusedGemm", "MatMul", "FusedMatMul")
+
+
+def torch_time_split(fn: Callable[[], Any], runs: int = 3) -> dict[str, float]:
+    """Milliseconds per call of ``fn`` spent in linear-layer GEMMs and in everything else (torch.profiler)."""
+    import torch
+
+    fn()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        for _ in range(runs):
+            fn()
+        wall = (time.perf_counter() - t0) * 1e3 / runs
+    linear = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in TORCH_LINEAR_OPS) / 1e3 / runs
+    return {"profiled_ms": wall, "linear_ms": linear, "other_ms": wall - linear}
+
+
+def onnxruntime_time_split(model_path: Path, feed: dict, work: Path, runs: int = 3) -> dict[str, float]:
+    """The same split for an onnxruntime session on ``model_path``, from onnxruntime's own profile."""
+    import onnx
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)  # saving a fully optimized graph warns that it is machine-specific
+    options = onnxruntime_options()
+    options.enable_profiling = True
+    options.profile_file_prefix = str(work / "ort_profile")
+    options.optimized_model_filepath = str(work / "ort_optimized.onnx")
+    session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    graph = onnx.load(options.optimized_model_filepath).graph
+    constants = {t.name for t in graph.initializer}
+    linear_nodes = {n.name for n in graph.node if n.op_type in ORT_LINEAR_OPS and n.input[1] in constants}
+    session.run(None, feed)
+    t0 = time.perf_counter()
+    for _ in range(runs):
+        session.run(None, feed)
+    wall = (time.perf_counter() - t0) * 1e3 / runs
+    events = json.loads(Path(session.end_profiling()).read_text())
+    timed_runs = sorted((e["ts"], e["ts"] + e["dur"]) for e in events
+                        if e.get("cat") == "Session" and e.get("name") == "model_run")[1:]
+    linear = sum(e["dur"] for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")
+                 and e["name"].removesuffix("_kernel_time") in linear_nodes
+                 and any(a <= e["ts"] <= b for a, b in timed_runs)) / 1e3 / runs
+    return {"profiled_ms": wall, "linear_ms": linear, "other_ms": wall - linear}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # sections
 
 
-def gemm_rates(config, rows: int, dtype, reps: int) -> tuple[dict[str, dict], dict[str, float], float]:
-    """The GEMM rate of each linear shape of the model on every CPU backend in ``dtype`` (best of ``reps``).
+def onnxruntime_options():
+    """Session options for every onnxruntime session here: torch's thread count, every graph optimization, and no
+    spinning: idle spinning threads keep the cores from the next implementation of the round (a oneDNN GEMM run
+    right after an onnxruntime call measured 77 instead of 136 GFLOP/s), while the onnxruntime forward itself
+    measured no slower without it (1419 vs 1435 ms)."""
+    import onnxruntime as ort
+    import torch
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def linear_shapes(config) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    """The ``(in, out)`` shape of each linear layer of the backbone and how often one forward runs it."""
+    h, e, i = config.hidden_size, config.embedding_size, config.intermediate_size
+    blocks = config.num_hidden_layers * config.inner_group_num
+    shapes = {"qkv": (h, 3 * h), "attention.dense": (h, h), "ffn": (h, i), "ffn_output": (i, h),
+              "embedding_mapping": (e, h)}
+    return shapes, {name: 1 if name == "embedding_mapping" else blocks for name in shapes}
+
+
+def matmuls_only(config, batch: int, seq: int, backend: str) -> Callable[[], None]:
+    """Every matmul of one forward and nothing else, on random data, the linear layers in one GEMM ``backend``
+    (``default`` or ``onednn``): timed in the same rounds as the models, it is the floor that drifts with them."""
+    import torch
+    import torch.nn.functional as F
+
+    shapes, counts = linear_shapes(config)
+    shapes["pooler"], counts["pooler"] = (config.hidden_size, config.hidden_size), 1
+    gen = torch.Generator().manual_seed(0)
+    plan = []
+    for name, (k, n) in shapes.items():
+        x = torch.randn(batch if name == "pooler" else batch * seq, k, generator=gen)
+        w, b = torch.randn(n, k, generator=gen) * 0.02, torch.zeros(n)
+        if backend == "onednn":
+            packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
+            plan.append((lambda x=x, p=packed, b=b: torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], ""),
+                         counts[name]))
+        else:
+            plan.append((lambda x=x, w=w, b=b: F.linear(x, w, b), counts[name]))
+    heads = config.num_attention_heads
+    q, k, v = (torch.randn(batch * heads, seq, config.head_size, generator=gen) for _ in range(3))
+    blocks = config.num_hidden_layers * config.inner_group_num
+
+    def run() -> None:
+        with torch.inference_mode():
+            for fn, count in plan:
+                for _ in range(count):
+                    fn()
+            for _ in range(blocks):
+                torch.bmm(torch.bmm(q, k.transpose(1, 2)), v)
+    return run
+
+
+def _onnxruntime_linear(w, b) -> Callable[[Any], Any] | None:
+    """``x @ w.T + b`` as a one-node onnxruntime session (its MLAS GEMM on a prepacked constant weight), or None
+    without onnxruntime; ``w``, ``b`` and ``x`` are float32 torch tensors."""
+    try:
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    n, k = w.shape
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "w", "b"], ["y"])], "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["m", k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", n])],
+        [numpy_helper.from_array(w.T.contiguous().numpy(), "w"), numpy_helper.from_array(b.numpy(), "b")])
+    options = onnxruntime_options()
+    session = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+                                   .SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {"x": x.numpy()})[0]
+
+
+def gemm_rates(config, rows: int, dtype, reps: int,
+               onnxruntime: bool = False) -> tuple[dict[str, dict], dict[str, float], float]:
+    """The GEMM rate of each linear shape of the model on every CPU backend in ``dtype`` (best of ``reps``): PyTorch's
+    default and oneDNN and, with ``onnxruntime`` in float32, onnxruntime's MLAS (the kernel its graphs run on).
 
     Returns per-shape results, the rate of the model's mix of shapes per backend (GFLOP/s) and the time of the mix
     when every shape takes its best backend (ms).
@@ -137,11 +266,7 @@ def gemm_rates(config, rows: int, dtype, reps: int) -> tuple[dict[str, dict], di
 
     from albert_pt.inference import onednn_available
 
-    h, e, i = config.hidden_size, config.embedding_size, config.intermediate_size
-    shapes = {"qkv": (h, 3 * h), "attention.dense": (h, h), "ffn": (h, i), "ffn_output": (i, h),
-              "embedding_mapping": (e, h)}
-    blocks = config.num_hidden_layers * config.inner_group_num
-    counts = {"qkv": blocks, "attention.dense": blocks, "ffn": blocks, "ffn_output": blocks, "embedding_mapping": 1}
+    shapes, counts = linear_shapes(config)
     gen = torch.Generator().manual_seed(0)
     backends = ["default"] + (["onednn"] if onednn_available(dtype) else [])
     gemm: dict[str, dict] = {}
@@ -155,10 +280,18 @@ def gemm_rates(config, rows: int, dtype, reps: int) -> tuple[dict[str, dict], di
                 packed = torch.ops.mkldnn._reorder_linear_weight(w, rows)
                 fns["onednn"] = lambda x=x, p=packed, b=b: torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], "")
             timing = round_robin(fns, reps, 1, f"gemm {str(dtype)[6:]} {rows}x{k}x{n}")
+            mlas = _onnxruntime_linear(w, b) if onnxruntime and dtype == torch.float32 else None
+            if mlas is not None:
+                # timed apart: right after a torch call, torch's spinning OpenMP threads hold the cores (measured
+                # 106 instead of 140 GFLOP/s), and the other way round
+                time.sleep(0.5)
+                timing |= round_robin({"onnxruntime": lambda x=x, run=mlas: run(x)}, reps, 1,
+                                      f"gemm onnxruntime {rows}x{k}x{n}")
             flops = 2 * rows * k * n
             gemm[name] = {"m": rows, "k": k, "n": n, "count": counts[name],
                           **{f"{b_}_gflops": flops / (t["min_ms"] / 1e3) / 1e9 for b_, t in timing.items()},
                           **{f"{b_}_ms": t["min_ms"] for b_, t in timing.items()}}
+    backends = [b_ for b_ in backends + ["onnxruntime"] if all(f"{b_}_ms" in g for g in gemm.values())]
     mix: dict[str, float] = {}
     for backend in backends:
         flops = sum(2 * g["m"] * g["k"] * g["n"] * g["count"] for g in gemm.values())
@@ -191,11 +324,15 @@ def section_machine(s: dict, ctx: dict) -> dict:
         except Exception:  # noqa: BLE001 - a missing optional library is recorded, not fatal
             versions[module] = None
     config = ctx["config"]
-    gemm, mix, best_per_shape_ms = gemm_rates(config, s["batch"] * s["seq"], torch.float32, 3 if s["quick"] else 10)
+    gemm, mix, best_per_shape_ms = gemm_rates(config, s["batch"] * s["seq"], torch.float32, 3 if s["quick"] else 10,
+                                              onnxruntime=s["onnx"])
     flops_total = matmul_flops(config, s["batch"], s["seq"])
+    # the floor takes the fastest GEMM measured, whoever's; the torch floor only those albert_pt can call
     best_rate = max(mix.values())
+    torch_rate = max(v for k, v in mix.items() if k != "onnxruntime")
     ctx["floor_ms"] = flops_total / (best_rate * 1e9) * 1e3
-    ctx["best_gemm_gflops"] = best_rate
+    ctx["floor_torch_ms"] = flops_total / (torch_rate * 1e9) * 1e3
+    ctx["best_gemm_gflops"], ctx["gemm_mix_gflops"] = best_rate, mix
     load = os.getloadavg()
     return {
         "cpu_model": cpu_model_name(), "cpu_flags": interesting, "cpus": os.cpu_count(),
@@ -203,6 +340,7 @@ def section_machine(s: dict, ctx: dict) -> dict:
         "onednn": onednn_available(), "versions": versions, "load_average_start": list(load),
         "gemm": gemm, "gemm_mix_gflops": mix, "best_gemm_gflops": best_rate,
         "matmul_gflop_per_forward": flops_total / 1e9, "floor_ms": ctx["floor_ms"],
+        "floor_torch_gemms_ms": ctx["floor_torch_ms"],
         "floor_best_per_shape_linear_ms": best_per_shape_ms,
     }
 
@@ -223,7 +361,7 @@ def section_forward(s: dict, ctx: dict) -> dict:
     import transformers
 
     from albert_core import Head
-    from albert_pt.inference import optimize_for_inference
+    from albert_pt.inference import onednn_available, optimize_for_inference
 
     transformers.logging.set_verbosity_error()
     config, work = ctx["config"], ctx["work"]
@@ -268,10 +406,7 @@ def section_forward(s: dict, ctx: dict) -> dict:
                                   input_names=list(inputs), output_names=["last_hidden_state", "pooler_output"])
                 notes["onnx_exporter"] = "torch.onnx.export(dynamo=False)"
             notes["onnx_export_s"] = time.perf_counter() - t0
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(onnx_path), onnxruntime_options(), providers=["CPUExecutionProvider"])
         names = [i.name for i in session.get_inputs()]
         feed = {k: v.numpy() for k, v in inputs.items() if k in names}
         fns["onnxruntime (transformers graph)"] = lambda: torch.from_numpy(session.run(None, feed)[0])
@@ -282,15 +417,31 @@ def section_forward(s: dict, ctx: dict) -> dict:
         reference = hf_eager(**inputs).last_hidden_state
         parity = {name: float((fn() - reference).abs().max()) for name, fn in fns.items()}
         log("parity vs transformers eager: " + ", ".join(f"{k} {v:.1e}" for k, v in parity.items()))
-        timing = round_robin(fns, s["iters"], s["warmup"], "forward")
-    floor = ctx.get("floor_ms")
+        floor_rows = {f"matmuls only ({backend} GEMM)": matmuls_only(config, b, n, backend)
+                      for backend in ["default"] + (["onednn"] if onednn_available() else [])}
+        timing = round_robin(fns | floor_rows, s["iters"], s["warmup"], "forward")
+        log("profiling where the time goes: linear-layer GEMMs and the rest")
+        linear_flops = matmul_flops(config, b, n, attention=False)
+        split = {"albert_pt fast (auto GEMM)": torch_time_split(fns["albert_pt fast (auto GEMM)"])}
+        if "onnxruntime (transformers graph)" in fns:
+            split["onnxruntime (transformers graph)"] = onnxruntime_time_split(onnx_path, feed, work)
+        for row in split.values():
+            row["linear_gflops"] = linear_flops / (row["linear_ms"] / 1e3) / 1e9 if row["linear_ms"] else None
+    # the floor of this run: the fastest matmuls-only row, timed in the same rounds; the strict floor scales it by
+    # how much faster onnxruntime's GEMM ran than torch's best on the model's shapes (machine section)
+    floor_torch = min(timing[name]["median_ms"] for name in floor_rows)
+    mix = ctx.get("gemm_mix_gflops", {})
+    torch_mix = max((v for k, v in mix.items() if k != "onnxruntime"), default=None)
+    floor = floor_torch * min(1.0, torch_mix / mix["onnxruntime"]) if "onnxruntime" in mix else floor_torch
     ref_ms = timing["transformers eager"]["median_ms"]
     rows = {}
     for name, t in timing.items():
-        rows[name] = {**t, "max_abs_diff_vs_transformers": parity[name], "speedup_vs_transformers_eager":
+        rows[name] = {**t, "max_abs_diff_vs_transformers": parity.get(name), "speedup_vs_transformers_eager":
                       ref_ms / t["median_ms"], "x_floor": (t["median_ms"] / floor) if floor else None,
+                      "x_floor_torch_gemms": (t["median_ms"] / floor_torch) if floor_torch else None,
                       "tokens_per_s": b * n / (t["median_ms"] / 1e3)}
-    return {"batch": b, "seq": n, "rows": rows, "floor_ms": floor, "notes": notes,
+    return {"batch": b, "seq": n, "rows": rows, "floor_ms": floor, "floor_torch_gemms_ms": floor_torch,
+            "notes": notes, "time_split": split, "linear_gflop": linear_flops / 1e9,
             "fast_gemm_choices": {k: v for k, v in fast.gemm_choices().items() if "block0" in k or "group" not in k},
             "tuner_decisions": fast.tuner.decisions}
 
@@ -618,12 +769,14 @@ def markdown(result: dict) -> str:
         out += [f"**Machine**: {m['cpu_model']}, {m['cpus']} CPUs, torch threads {m['torch_threads']}, "
                 f"capability {m['cpu_capability']}, flags {' '.join(m['cpu_flags'])}.", "",
                 "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".", "",
-                "| GEMM shape (m x k x n) | default GFLOP/s | oneDNN GFLOP/s |", "|---|---:|---:|"]
+                "| GEMM shape (m x k x n) | default GFLOP/s | oneDNN GFLOP/s | onnxruntime MLAS GFLOP/s |",
+                "|---|---:|---:|---:|"]
         for name, g in m["gemm"].items():
             out.append(f"| {name} {g['m']}x{g['k']}x{g['n']} | {g['default_gflops']:.1f} | "
-                       f"{g.get('onednn_gflops', float('nan')):.1f} |")
+                       f"{g.get('onednn_gflops', float('nan')):.1f} | {g.get('onnxruntime_gflops', float('nan')):.1f} |")
         out += ["", "Model mix: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in m["gemm_mix_gflops"].items())
-                + f"; {m['matmul_gflop_per_forward']:.1f} GFLOP per forward; **floor {m['floor_ms']:.1f} ms**.", ""]
+                + f"; {m['matmul_gflop_per_forward']:.1f} GFLOP per forward; **floor {m['floor_ms']:.1f} ms** "
+                f"(PyTorch's GEMMs alone: {m.get('floor_torch_gemms_ms', m['floor_ms']):.1f} ms).", ""]
 
     def table(title, rows, cols):
         lines = [f"## {title}", "", "| implementation | " + " | ".join(c[0] for c in cols) + " |",
@@ -640,6 +793,7 @@ def markdown(result: dict) -> str:
         ("forward", "Forward (fp32)", [("median ms", "median_ms", ".1f"), ("spread", "spread", ".0%"),
                                         ("vs transformers eager", "speedup_vs_transformers_eager", ".2f"),
                                         ("x floor", "x_floor", ".2f"),
+                                        ("x floor of torch GEMMs", "x_floor_torch_gemms", ".2f"),
                                         ("max abs diff", "max_abs_diff_vs_transformers", ".1e")]),
         ("bf16", "bfloat16 forward", [("median ms", "median_ms", ".1f"), ("spread", "spread", ".0%"),
                                       ("x bf16 floor", "x_bf16_floor", ".2f"),
@@ -687,6 +841,18 @@ def markdown(result: dict) -> str:
         if key == "tokenizer":
             out += [f"Ids equal to transformers' slow tokenizer on {section['checked']} lines: "
                     f"{section['ids_equal_to_slow_reference']}.", ""]
+        if key == "forward" and section.get("floor_torch_gemms_ms"):
+            out += [f"Floor of this run: the fastest matmuls-only row, {section['floor_torch_gemms_ms']:.1f} ms, timed "
+                    f"in the same rounds (x floor of torch GEMMs); scaled by how much faster onnxruntime's GEMM ran "
+                    f"on the model's shapes (machine section): **{section['floor_ms']:.1f} ms** (x floor).", ""]
+        if key == "forward" and section.get("time_split"):
+            out += [f"Where the time goes (one profiled call, {section['linear_gflop']:.1f} GFLOP in linear layers):",
+                    "", "| implementation | profiled ms | linear-layer GEMMs ms | their GFLOP/s | everything else ms |",
+                    "|---|---:|---:|---:|---:|"]
+            for name, row in section["time_split"].items():
+                out.append(f"| {name} | {row['profiled_ms']:.1f} | {row['linear_ms']:.1f} | "
+                           f"{row['linear_gflops'] or float('nan'):.1f} | {row['other_ms']:.1f} |")
+            out.append("")
         if key == "forward" and section.get("notes"):
             out += [f"Notes: {section['notes']}", ""]
     if result.get("convert") and "error" not in result["convert"]:

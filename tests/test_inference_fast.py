@@ -391,7 +391,13 @@ def test_benchmark_command_smoke_run(tmp_path):
     assert machine["floor_ms"] > 0
     rows = result["forward"]["rows"]
     assert {"albert_pt eager", "albert_pt fast (auto GEMM)", "transformers eager", "transformers sdpa"} <= set(rows)
-    assert all(r["median_ms"] > 0 and r["max_abs_diff_vs_transformers"] < 1e-4 for r in rows.values())
+    floor_rows = {f"matmuls only ({b} GEMM)" for b in machine["gemm_mix_gflops"]}
+    assert floor_rows <= set(rows)
+    assert result["forward"]["floor_ms"] == min(rows[name]["median_ms"] for name in floor_rows)
+    assert all(r["median_ms"] > 0 and r["max_abs_diff_vs_transformers"] < 1e-4 for n, r in rows.items()
+               if n not in floor_rows)
+    split = result["forward"]["time_split"]["albert_pt fast (auto GEMM)"]
+    assert 0 < split["linear_ms"] < split["profiled_ms"] and split["other_ms"] > 0
     e2e = result["e2e"]
     assert e2e["passages"] == 12 and e2e["real_tokens"] <= e2e["padded_tokens_in_order"]
     big_chunks = f"albert_pt fast, {4 * inference.CHUNK_TOKENS}-row chunks"
@@ -402,6 +408,14 @@ def test_benchmark_command_smoke_run(tmp_path):
     tok = result["tokenizer"]
     assert tok["ids_equal_to_slow_reference"]["albert_core"] == tok["checked"]
     assert abs(result["train"]["first_loss"]["albert_pt"] - result["train"]["first_loss"]["transformers"]) < 1e-4
+
+
+def test_benchmark_times_onnxruntimes_gemm_on_the_linear_it_is_given():
+    pytest.importorskip("onnxruntime")
+    from benchmarks.suite import _onnxruntime_linear
+
+    w, b, x = torch.randn(5, 3), torch.randn(5), torch.randn(4, 3)
+    assert torch.allclose(torch.from_numpy(_onnxruntime_linear(w, b)(x)), x @ w.T + b, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

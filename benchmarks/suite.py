@@ -761,8 +761,9 @@ SECTION_FNS = {"machine": section_machine, "forward": section_forward, "bf16": s
 
 def markdown(result: dict) -> str:
     m = result.get("machine", {})
+    quick = ", quick" if result["settings"]["quick"] else ""
     out = [f"# albert-lite benchmarks: {result['name']}", "",
-           f"Run {result['started']} ({result['settings']['size']} size{', quick' if result['settings']['quick'] else ''}),"
+           f"Run {result['started']} ({result['settings']['size']} size{quick}),"
            f" {result['elapsed_s']:.0f} s. Load average at the start {result['load_average_start']}, at the end "
            f"{result['load_average_end']} (a load above the CPU count means other processes shared the cores).", ""]
     if m and "error" not in m:
@@ -773,7 +774,8 @@ def markdown(result: dict) -> str:
                 "|---|---:|---:|---:|"]
         for name, g in m["gemm"].items():
             out.append(f"| {name} {g['m']}x{g['k']}x{g['n']} | {g['default_gflops']:.1f} | "
-                       f"{g.get('onednn_gflops', float('nan')):.1f} | {g.get('onnxruntime_gflops', float('nan')):.1f} |")
+                       f"{g.get('onednn_gflops', float('nan')):.1f} | "
+                       f"{g.get('onnxruntime_gflops', float('nan')):.1f} |")
         out += ["", "Model mix: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in m["gemm_mix_gflops"].items())
                 + f"; {m['matmul_gflop_per_forward']:.1f} GFLOP per forward; **floor {m['floor_ms']:.1f} ms** "
                 f"(PyTorch's GEMMs alone: {m.get('floor_torch_gemms_ms', m['floor_ms']):.1f} ms).", ""]

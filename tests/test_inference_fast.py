@@ -1,9 +1,10 @@
 """albert_pt.inference (the fast path) against albert_pt's eager model and transformers on the same weights.
 
-Every GEMM path is forced in turn (PyTorch's default kernel, oneDNN with and without the fused activation, and the
-measured choice), whatever this machine would pick; each must agree with both references within 1e-5. The
-variable-length API is checked sequence by sequence against the eager model run on a padded batch. The bfloat16 path
-is held to a measured bound against float32 transformers and to the error of transformers' own bfloat16 autocast.
+Every GEMM path is forced in turn (PyTorch's default kernel, oneDNN with and without the fused activation, the
+sigmoid form of the tanh GELU after either kernel, and the measured choice), whatever this machine would pick; each
+must agree with both references within 1e-5. The variable-length API is checked sequence by sequence against the
+eager model run on a padded batch. The bfloat16 path is held to a measured bound against float32 transformers and to
+the error of transformers' own bfloat16 autocast.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from albert_core import Head
+from albert_core.config import ACTIVATION_FUNCTIONS
 from albert_core.errors import EmulatedPrecisionWarning, UsageError
 from albert_pt import MODEL_CLASSES
 from albert_pt import inference
@@ -283,9 +286,13 @@ def test_tuner_picks_the_fastest_and_caches_on_disk(tmp_path, monkeypatch):
 def test_forced_backends_and_bad_arguments():
     w, b = torch.randn(6, 4), torch.randn(6)
     assert FastLinear(w, b, activation="gelu", gemm="default").candidates == ["default"]
+    assert FastLinear(w, b, activation="gelu_tanh", gemm="default").candidates == ["default", "default+sigmoid_form"]
     if onednn_available():
         assert FastLinear(w, b, activation="gelu", gemm="onednn", fuse=False).candidates == ["onednn"]
         assert FastLinear(w, b, activation="silu", gemm="onednn", fuse=True).candidates == ["onednn"]
+        assert FastLinear(w, b, activation="gelu_tanh", gemm="onednn", fuse=True).candidates == ["onednn+act"]
+        assert FastLinear(w, b, activation="gelu_tanh").candidates == [
+            "default", "onednn", "onednn+act", "default+sigmoid_form", "onednn+sigmoid_form"]
     with pytest.raises(UsageError, match="gemm"):
         FastLinear(w, b, gemm="cublas")
     with pytest.raises(UsageError, match="fuse"):
@@ -294,6 +301,55 @@ def test_forced_backends_and_bad_arguments():
         FastAlbert.from_model(torch.nn.Linear(2, 2))
     with pytest.raises(UsageError, match="min_reps"):
         GemmTuner(min_reps=0)
+
+
+def test_tanh_gelu_via_sigmoid_is_the_tanh_formula_in_place_across_pieces(monkeypatch):
+    monkeypatch.setattr(inference, "SIGMOID_FORM_PIECE", 7)  # 101 elements: 15 pieces, the last one short
+    x = torch.cat([torch.linspace(-12, 12, 95), torch.tensor([-1e4, -30.0, -1e-7, 0.0, 1e-7, 1e4])])
+    x64 = x.double()
+    published = 0.5 * x64 * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (x64 + 0.044715 * x64 ** 3)))  # Hendrycks-Gimpel
+    y = x.clone()
+    out = inference.tanh_gelu_via_sigmoid_(y)
+    assert out.data_ptr() == y.data_ptr()  # in place
+    assert torch.allclose(out.double(), published, rtol=1e-6, atol=3e-7)
+    assert torch.allclose(out, F.gelu(x, approximate="tanh"), atol=1e-6)
+    # in the negative tail 1 + tanh(u) cancels to 0 (float32 from x = -5.1 on, where PyTorch returns -0; float64
+    # a little further out), while 0.5 (1 + tanh u) = 1 / (1 + exp(-2u)) keeps it, in float64 and in the sigmoid form
+    tail = torch.linspace(-9, -5, 41)
+    t64 = tail.double()
+    exact = t64 / (1 + torch.exp(-2 * (2 / torch.pi) ** 0.5 * (t64 + 0.044715 * t64 ** 3)))
+    assert torch.allclose(inference.tanh_gelu_via_sigmoid_(tail.clone()).double(), exact, rtol=1e-5, atol=0)
+
+
+class Prefer(GemmTuner):
+    """Picks the candidate ``pick`` returns for each layer: one path forced whatever this machine measures."""
+
+    def __init__(self, pick):
+        super().__init__(budget_s=0.0, min_reps=1)
+        self.pick = pick
+
+    def choose(self, layer, rows):
+        return self.pick(layer.candidates)
+
+
+@pytest.mark.parametrize("gemm", ["default", "onednn"])
+@pytest.mark.parametrize("sigmoid_form", [True, False], ids=["sigmoid_form", "torch_gelu"])
+def test_tanh_gelu_in_either_form_matches_eager_and_transformers(gemm, sigmoid_form, tmp_path_factory):
+    if gemm == "onednn" and not onednn_available():
+        pytest.skip("this torch build has no oneDNN linear")
+    wanted = gemm + ("+sigmoid_form" if sigmoid_form else "")
+    for head in (Head.BASE, Head.MASKED_LM):  # the FFN, and the MLM head's dense layer
+        config, ours, ref = models("default", head, tmp_path_factory)
+        assert ACTIVATION_FUNCTIONS[config.hidden_act] == "gelu_tanh"
+        fast = optimize_for_inference(ours, gemm=gemm, fuse=False,
+                                      tuner=Prefer(lambda cs: wanted if wanted in cs else cs[0]))
+        inputs = make_batch("pt", config, head)
+        with torch.no_grad():
+            got, oracle = fast(**inputs), ref(**inputs)
+        used = {c for layer in fast.gemm_choices().values() for c in layer.values()}
+        assert wanted in used
+        for key in main_keys(head):
+            assert max_diff(got[key], oracle[key]) < ATOL, (head, key, max_diff(got[key], oracle[key]))
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ that runs its own forward pass:
 * **Bias + activation fused** into the oneDNN GEMM (``gelu``, ``gelu_tanh``, ``relu``, ``tanh``) when the tuner
   measures it faster than the GEMM followed by the activation.
 * **The tanh GELU as** ``x * sigmoid(2u)`` (the same function: ``(1 + tanh u) / 2 = sigmoid(2u)``), in place and in
-  cache-sized pieces, as a further candidate the tuner measures against PyTorch's ``gelu(approximate="tanh")``; on
-  an AVX2 CPU PyTorch's vectorised tanh made the latter 1.4-2.3x slower.
+  cache-sized pieces, when the tuner measures it faster than PyTorch's ``gelu(approximate="tanh")`` (on an AVX2 CPU
+  PyTorch's vectorised tanh made the latter 1.4-2.3x slower).
 * **SDPA attention** (``torch.nn.functional.scaled_dot_product_attention``).
 * **bfloat16 by choice** (``dtype=torch.bfloat16``): weights, GEMMs and attention products in bfloat16; embeddings,
   LayerNorm, softmax accumulation, residual sums and outputs in float32. On hardware without native bfloat16 it
@@ -124,6 +124,7 @@ def tanh_gelu_via_sigmoid_(y: torch.Tensor) -> torch.Tensor:
 
 #: activation function name -> the in-place alternative form the tuner may pick (candidates ``"<gemm>+sigmoid_form"``)
 _ALTERNATIVE_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"gelu_tanh": tanh_gelu_via_sigmoid_}
+_FORM_SUFFIX = "+sigmoid_form"
 
 
 @functools.lru_cache(maxsize=None)
@@ -201,6 +202,7 @@ class GemmTuner(Tuner):
         budget_s: the least time one measurement takes (longer when ``min_reps`` calls need it).
         min_reps, max_reps: bounds on the timed calls per candidate.
         max_rows: the most rows a measurement uses (rates are flat beyond a few hundred rows).
+        max_form_rows: the most rows the measurement of an activation's forms uses (:meth:`choose_form`).
 
     >>> tuner = GemmTuner(budget_s=0.0, min_reps=1)
     >>> layer = FastLinear(torch.randn(8, 4), torch.zeros(8), tuner=tuner)
@@ -211,21 +213,31 @@ class GemmTuner(Tuner):
     """
 
     def __init__(self, cache_file: str | os.PathLike[str] | None = None, budget_s: float = 0.03,
-                 min_reps: int = 3, max_reps: int = 20, max_rows: int = 256) -> None:
+                 min_reps: int = 3, max_reps: int = 20, max_rows: int = 256, max_form_rows: int = 2048) -> None:
         super().__init__("gemm decisions 1", "", cache_file, budget_s, min_reps, max_reps)
-        self.max_rows = max_rows
+        self.max_rows, self.max_form_rows = max_rows, max_form_rows
 
     def machine_key(self) -> str:
         """The prefix of every disk key: CPU model, torch version and thread count."""
         return f"{cpu_model_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
 
     def choose(self, layer: FastLinear, rows: int) -> str:  # type: ignore[override]
-        """The fastest of ``layer.candidates`` for ``rows`` rows (measured on first use of the bucket)."""
-        if len(layer.candidates) == 1:
-            return layer.candidates[0]
+        """The fastest of ``layer.candidates`` for ``rows`` rows (measured on first use of the bucket).
+
+        Where the activation has two forms, the form is settled first on the activation alone (:meth:`choose_form`)
+        and only the kernels in that form (and the fused one) are timed: inside a GEMM's time the forms' difference
+        drowns in noise."""
+        candidates = layer.candidates
+        if len(candidates) == 1:
+            return candidates[0]
         bucket = _bucket(rows)
+        if any(c.endswith(_FORM_SUFFIX) for c in candidates):
+            sigmoid = self.choose_form(layer, rows) == "sigmoid_form"
+            candidates = [c for c in candidates if c.endswith("+act") or c.endswith(_FORM_SUFFIX) == sigmoid]
+            if len(candidates) == 1:
+                return candidates[0]
         key = f"rows<={bucket} | {layer.in_features}->{layer.out_features} | act={layer.activation} | " \
-              f"{str(layer.dtype).removeprefix('torch.')} | {','.join(layer.candidates)}"
+              f"{str(layer.dtype).removeprefix('torch.')} | {','.join(candidates)}"
         measured_rows = min(bucket, self.max_rows)
         x = torch.randn(measured_rows, layer.in_features, generator=torch.Generator().manual_seed(0))
         x = x.to(layer.device)
@@ -236,7 +248,24 @@ class GemmTuner(Tuner):
                     layer.run(candidate, x)
             return run
 
-        return super().choose(key, {c: call(c) for c in layer.candidates}, rows=measured_rows)
+        return super().choose(key, {c: call(c) for c in candidates}, rows=measured_rows)
+
+    def choose_form(self, layer: FastLinear, rows: int) -> str:
+        """``"torch"`` or ``"sigmoid_form"``: the faster form of ``layer``'s activation on its own output for ``rows``
+        rows, measured on ``min(bucket, max_form_rows)`` rows (elementwise work slows as it leaves the cache, so it
+        is timed nearer its real size than a GEMM)."""
+        bucket = _bucket(rows)
+        measured_rows = min(bucket, self.max_form_rows)
+        key = f"rows<={bucket} | act={layer.activation} | width {layer.out_features} | forms torch,sigmoid_form"
+        y = torch.randn(measured_rows, layer.out_features, generator=torch.Generator().manual_seed(0)).to(layer.device)
+        act, in_place = layer._act, _ALTERNATIVE_FORMS[layer.activation]
+
+        def torch_form() -> None:
+            act(y)
+
+        def sigmoid_form() -> None:
+            in_place(y)  # repeatedly in place: a GELU of a GELU stays finite
+        return super().choose(key, {"torch": torch_form, "sigmoid_form": sigmoid_form}, rows=measured_rows)
 
 
 _DEFAULT_TUNER: GemmTuner | None = None
@@ -312,7 +341,7 @@ class FastLinear:
                 unfused.append("onednn")
             if fuse is not False and self.activation in _ONEDNN_POSTOPS:
                 fused.append("onednn+act")
-        forms = [f"{c}+sigmoid_form" for c in unfused] if self.activation in _ALTERNATIVE_FORMS else []
+        forms = [c + _FORM_SUFFIX for c in unfused] if self.activation in _ALTERNATIVE_FORMS else []
         self.candidates: list[str] = unfused + fused + forms
         self.packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, None) if onednn else None
         self._choices: dict[int, str] = {}
@@ -328,7 +357,7 @@ class FastLinear:
             y = F.linear(x, self.weight, self.bias).float()
         else:
             y = torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "").float()
-        if form == "sigmoid_form":  # y is this call's own contiguous output: safe to overwrite
+        if form == _FORM_SUFFIX[1:]:  # y is this call's own contiguous output: safe to overwrite
             return _ALTERNATIVE_FORMS[self.activation](y)
         return self._act(y) if self._act is not None else y
 

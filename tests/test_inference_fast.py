@@ -283,6 +283,35 @@ def test_tuner_picks_the_fastest_and_caches_on_disk(tmp_path, monkeypatch):
     assert third.calls == 3 + 3 * 8  # 0.007 s per round: 8 rounds reach the 0.05 s budget
 
 
+@needs_onednn
+def test_tuner_settles_the_gelu_form_on_the_activation_alone_then_the_kernel(monkeypatch):
+    import albert_core.tuning as tuning
+
+    clock = Timed.clock = Clock()
+    monkeypatch.setattr(tuning, "time", clock)
+
+    def form(cost):
+        def run(y):
+            clock.now += cost
+            return y
+        return run
+
+    monkeypatch.setitem(inference._ALTERNATIVE_FORMS, "gelu_tanh", form(0.001))
+    tuner = GemmTuner(budget_s=0.0, min_reps=3)
+    layer = Timed(torch.randn(8, 4), torch.zeros(8), activation="gelu_tanh", tuner=tuner)
+    layer._act = form(0.003)  # PyTorch's form: slower on its own
+    # with PyTorch's form, onednn would take 0.003 in all and win; the form is settled first, so it is not timed
+    layer.delays = {"default": 0.0, "onednn": 0.0, "onednn+act": 0.004, "default+sigmoid_form": 0.003,
+                    "onednn+sigmoid_form": 0.0025}
+    assert layer.choice(100) == "onednn+sigmoid_form"
+    form_key, gemm_key = tuner.decisions
+    assert "forms torch,sigmoid_form" in form_key and tuner.decisions[form_key]["choice"] == "sigmoid_form"
+    assert tuner.decisions[form_key]["median_us"] == {"torch": 3000.0, "sigmoid_form": 1000.0}
+    assert gemm_key.endswith("onednn+act,default+sigmoid_form,onednn+sigmoid_form")
+    assert tuner.decisions[gemm_key]["median_us"] == {"onednn+act": 4000.0, "default+sigmoid_form": 4000.0,
+                                                      "onednn+sigmoid_form": 3500.0}
+
+
 def test_forced_backends_and_bad_arguments():
     w, b = torch.randn(6, 4), torch.randn(6)
     assert FastLinear(w, b, activation="gelu", gemm="default").candidates == ["default"]

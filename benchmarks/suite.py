@@ -960,9 +960,16 @@ def plot(result: dict, path: Path) -> bool:
         names = list(section["rows"])
         values = [section["rows"][n]["median_ms"] for n in names]
         ax.barh(names, values, color="tab:blue")
-        floor = section.get("floor_ms") if key == "forward" else section.get("bf16_floor_ms")
-        if floor:
-            ax.axvline(floor, color="tab:red", linestyle="--", label="floor (FLOPs / best GEMM)")
+        floors = {"forward": [("floor (matmuls only, same rounds)", section.get("floor_ms"))],
+                  "bf16": [("bf16 floor (FLOPs / best bf16 GEMM)", section.get("bf16_floor_ms"))],
+                  "tf": [("floor (TF matmuls only, same rounds)", section.get("floor_tf_gemms_ms"))],
+                  "train": [("floor (3 passes of matmuls, same rounds)", section.get("floor_torch_gemms_ms"))],
+                  "e2e": [("floor of the unpadded work", section.get("floor", {}).get("unpadded_ms")),
+                          ("floor of the padded batches", section.get("floor", {}).get("padded_ms"))]}.get(key, [])
+        for (label, floor), style in zip(floors, ("--", ":")):
+            if floor:
+                ax.axvline(floor, color="tab:red", linestyle=style, label=label)
+        if any(floor for _, floor in floors):
             ax.legend(loc="lower right", fontsize=7)
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("ms (median, lower is better)", fontsize=8)

@@ -36,7 +36,8 @@ from albert_core.errors import AlbertError
 from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.heads import Head
 
-from . import export_command, fill_mask_command, finetune_command, predict_command, pretrain_command, pretraining_commands
+from . import (export_command, fill_mask_command, finetune_command, predict_command, pretrain_command,
+               pretraining_commands)
 from .parity import print_parity
 
 

@@ -56,7 +56,8 @@ def add_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser
     data.add_argument("--dupe-factor", type=int, default=None,
                       help=f"passes over the data, each with new pairs and masks (default: {DEFAULT_DUPE_FACTOR}, "
                            "or 1 with --dynamic-masking)")
-    data.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of every random choice (default: {DEFAULT_SEED})")
+    data.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                      help=f"seed of every random choice (default: {DEFAULT_SEED})")
     data.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     data.add_argument("--examples-per-shard", type=int, default=DEFAULT_EXAMPLES_PER_SHARD,
                       help=f"examples per shard file (default: {DEFAULT_EXAMPLES_PER_SHARD})")

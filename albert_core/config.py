@@ -556,8 +556,8 @@ class AlbertConfig:
     def from_json_file(cls, path: str | os.PathLike[str]) -> "AlbertConfig":
         """Read a ``config.json`` (Hugging Face) or ``albert_config.json`` (original) file.
 
-        Which of the two formats a file is in is decided by :func:`~albert_core.config.is_original_config` from its content and name
-        (the two read ``hidden_act: "gelu"`` differently, so the rule is strict: see there).
+        Which of the two formats a file is in is decided by :func:`~albert_core.config.is_original_config` from its
+        content and name (the two read ``hidden_act: "gelu"`` differently, so the rule is strict: see there).
 
         Args:
             path: the JSON file.

@@ -68,7 +68,8 @@ _SAFETENSORS_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "
 def as_config(config: Any) -> AlbertConfig:
     """An :class:`~albert_core.AlbertConfig` from itself, a ``config.json`` mapping or a ``transformers.AlbertConfig``.
 
-    >>> as_config({"model_type": "albert", "hidden_size": 8, "num_attention_heads": 2, "intermediate_size": 16}).hidden_size
+    >>> as_config({"model_type": "albert", "hidden_size": 8, "num_attention_heads": 2,
+    ...            "intermediate_size": 16}).hidden_size
     8
     """
     if isinstance(config, AlbertConfig):

@@ -3,8 +3,8 @@
 The backends pass static shapes (``None`` for a dimension unknown at trace time), dtype names, and, where values are
 available eagerly, the observed minimum and maximum of id tensors (of the original dtype, before any cast) and the
 attention mask's values other than 0 and 1. Under tracing/compilation (``torch.compile``, ``tf.function``, XLA) values
-are unknown, so value checks are skipped there; shape and dtype checks always run. Each function raises :class:`~albert_core.InputError`
-naming the argument, what was expected and what was given.
+are unknown, so value checks are skipped there; shape and dtype checks always run. Each function raises
+:class:`~albert_core.InputError` naming the argument, what was expected and what was given.
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def check_id_dtype(name: str, dtype_name: str) -> None:
 def check_attention_mask_dtype(dtype_name: str) -> None:
     """An attention mask may be boolean, integer or float (holding 0/1, see :func:`check_attention_mask_values`)."""
     if dtype_kind(dtype_name) not in ("bool", "int", "uint", "float"):
-        raise InputError(f"attention_mask must be a boolean, integer or float tensor of 0 and 1, got dtype {dtype_name}")
+        raise InputError("attention_mask must be a boolean, integer or float tensor of 0 and 1, "
+                         f"got dtype {dtype_name}")
 
 
 def _number(value: float | int | bool) -> str:
@@ -157,7 +158,8 @@ def check_attention_mask_values(non_binary: int, example: float | int | None = N
     >>> check_attention_mask_values(3, 2.0)
     Traceback (most recent call last):
     ...
-    albert_core.errors.InputError: attention_mask must hold only 0 and 1 (or booleans), got 2 (3 values other than 0 and 1)
+    albert_core.errors.InputError: attention_mask must hold only 0 and 1 (or booleans), got 2
+    (3 values other than 0 and 1)
     """
     if non_binary:
         raise InputError(f"attention_mask must hold only 0 and 1 (or booleans), got {_number(example)} "

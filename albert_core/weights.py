@@ -213,7 +213,8 @@ HF_TF_TABLE: dict[str, tuple[str, Layout]] = {
                                                         Layout.SAME),
     **{
         _LAYER + f"{module}.{param}": (
-            "albert/encoder/albert_layer_groups_._{g}/albert_layers_._{i}/" + f"{module.replace('.', '/')}/{tf_param}:0",
+            "albert/encoder/albert_layer_groups_._{g}/albert_layers_._{i}/"
+            + f"{module.replace('.', '/')}/{tf_param}:0",
             layout,
         )
         for module in ("attention.query", "attention.key", "attention.value", "attention.dense", "ffn", "ffn_output")
@@ -221,7 +222,8 @@ HF_TF_TABLE: dict[str, tuple[str, Layout]] = {
     },
     **{
         _LAYER + f"{module}.{param}": (
-            "albert/encoder/albert_layer_groups_._{g}/albert_layers_._{i}/" + f"{module.replace('.', '/')}/{tf_param}:0",
+            "albert/encoder/albert_layer_groups_._{g}/albert_layers_._{i}/"
+            + f"{module.replace('.', '/')}/{tf_param}:0",
             Layout.SAME,
         )
         for module in ("attention.LayerNorm", "full_layer_layer_norm")
@@ -412,9 +414,9 @@ def match_state(
 ) -> LoadReport:
     """Match a canonical ``loaded`` state against a model's ``specs``.
 
-    Shapes must agree exactly; a mismatch raises :class:`~albert_core.CheckpointError` naming the tensor and both shapes. With
-    ``strict=True`` any missing or unexpected tensor raises too. The arrays must already be in canonical form
-    (see :func:`normalize_state_names`).
+    Shapes must agree exactly; a mismatch raises :class:`~albert_core.CheckpointError` naming the tensor and both
+    shapes. With ``strict=True`` any missing or unexpected tensor raises too. The arrays must already be in canonical
+    form (see :func:`normalize_state_names`).
     """
     loaded = normalize_state_names(loaded)
     mismatched = [

@@ -690,7 +690,8 @@ class AlbertPreTrainedModel(nn.Module):
         ...                                        num_hidden_layers=1, num_attention_heads=2, intermediate_size=16))
         >>> tuple(model.resize_token_embeddings(21, pad_to_multiple_of=8).weight.shape), model.config.vocab_size
         ((24, 4), 24)
-        >>> tuple(model.predictions.bias.shape), model.get_output_embeddings().weight is model.get_input_embeddings().weight
+        >>> (tuple(model.predictions.bias.shape),
+        ...  model.get_output_embeddings().weight is model.get_input_embeddings().weight)
         ((24,), True)
         """
         old = self.get_input_embeddings()
@@ -823,7 +824,8 @@ class AlbertPreTrainedModel(nn.Module):
         ...     model = AlbertForSequenceClassification.from_pretrained(
         ...         d, id2label={0: "neg", 1: "neu", 2: "pos"}, ignore_mismatched_sizes=True, torch_dtype="bfloat16")
         >>> model.config.label2id, model.dtype, [str(m) for m in model.load_report.mismatched]
-        ({'neg': 0, 'neu': 1, 'pos': 2}, torch.bfloat16, ['classifier.weight: checkpoint (2, 8) vs model (3, 8)', 'classifier.bias: checkpoint (2,) vs model (3,)'])
+        ({'neg': 0, 'neu': 1, 'pos': 2}, torch.bfloat16, ['classifier.weight: checkpoint (2, 8) vs model (3, 8)',
+         'classifier.bias: checkpoint (2,) vs model (3,)'])
         """
         if torch_dtype is not None and dtype is not None and torch_dtype != dtype:
             raise UsageError(f"torch_dtype={torch_dtype!r} and dtype={dtype!r} disagree; give one of them")
@@ -1414,8 +1416,8 @@ def register_output_pytree(output_class: type[ModelOutput]) -> None:
     exporter can flatten a model's output into tensors and rebuild it.
 
     The children are the set fields (``None`` fields are left out, as they are of the mapping), keyed by name; the
-    context is the list of their names. Every output class of ``albert_core.outputs`` that a model here returns is registered
-    on import; call this for an output subclass of your own. Registering a class twice is a no-op.
+    context is the list of their names. Every output class of ``albert_core.outputs`` that a model here returns is
+    registered on import; call this for an output subclass of your own. Registering a class twice is a no-op.
 
     >>> import torch
     >>> from torch.utils import _pytree as pytree

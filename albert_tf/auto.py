@@ -18,7 +18,8 @@ def from_pretrained(path: str | os.PathLike[str], **kwargs: Any) -> TFAlbertPreT
 
     The class comes from ``architectures`` in ``config.json`` (``AlbertForMaskedLM``, ``TFAlbertForMaskedLM``, ...;
     see :func:`albert_core.loading.saved_head`) or, without it, from the richest head the tensors hold. ``kwargs``
-    are those of :meth:`albert_tf.TFAlbertPreTrainedModel.from_pretrained` (``num_labels``, ``ignore_mismatched_sizes``, ``dtype``, config overrides, ...).
+    are those of :meth:`albert_tf.TFAlbertPreTrainedModel.from_pretrained` (``num_labels``,
+    ``ignore_mismatched_sizes``, ``dtype``, config overrides, ...).
 
     >>> import tempfile
     >>> from albert_core import AlbertConfig

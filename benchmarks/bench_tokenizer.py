@@ -1,6 +1,7 @@
 """tokenizer throughput vs transformers and raw SentencePiece: now a section of the one benchmark command.
 
-    python benchmarks/bench_tokenizer.py [--size base|tiny] [--quick] ...   # same as: python -m benchmarks --only tokenizer
+    python benchmarks/bench_tokenizer.py [--size base|tiny] [--quick] ...
+    # same as: python -m benchmarks --only tokenizer
 
 Extra arguments are those of ``python -m benchmarks`` (see ``benchmarks/suite.py``).
 """

@@ -115,7 +115,8 @@ def parity(rows: list[dict], small: AlbertConfig, work: Path) -> None:
             loss_gpu, g_gpu = step(gpu_model, DEVICE)
             grads = {"loss_diff": abs(loss_cpu - loss_gpu),
                      "grad_max_diff": max(float(np.max(np.abs(g_cpu[n] - g_gpu[n]))) for n in g_cpu)}
-        rows.append({"head": head.value, "cuda_vs_cpu": max_diff(gpu, cpu), "cuda_vs_transformers": max_diff(gpu, theirs),
+        rows.append({"head": head.value, "cuda_vs_cpu": max_diff(gpu, cpu),
+                     "cuda_vs_transformers": max_diff(gpu, theirs),
                      "bf16_vs_fp32_relative": bf16_rel, "train_step_cuda_vs_cpu": grads,
                      "fast_fp32_vs_eager": max_diff(fast, gpu), "fast_bf16_vs_fp32_relative": fast_rel})
         print(f"{head.value:26s} cuda-cpu {max(max_diff(gpu, cpu).values()):.2e}  "

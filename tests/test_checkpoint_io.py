@@ -25,7 +25,8 @@ from conftest import tiny_config
 
 def random_state(config, head="pretraining", seed=0):
     rng = np.random.default_rng(seed)
-    return {n: (0.1 * rng.standard_normal(s.shape)).astype(np.float32) for n, s in canonical_specs(config, head).items()}
+    return {n: (0.1 * rng.standard_normal(s.shape)).astype(np.float32)
+            for n, s in canonical_specs(config, head).items()}
 
 
 def test_reader_matches_the_safetensors_library(tmp_path):

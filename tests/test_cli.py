@@ -126,7 +126,8 @@ def _subcommands():
 
 def test_every_command_takes_quiet_before_or_after_its_name():
     commands = _subcommands()
-    assert {"convert", "check", "info", "export", "fill-mask", "pretrain", "pretrain-data", "train-spm"} <= set(commands)
+    assert ({"convert", "check", "info", "export", "fill-mask", "pretrain", "pretrain-data", "train-spm"}
+            <= set(commands))
     for name, command in commands.items():
         assert any("--quiet" in action.option_strings for action in command._actions), name
     parser = cli.build_parser()

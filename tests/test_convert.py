@@ -21,7 +21,8 @@ from conftest import CONFIG_MATRIX, tiny_config
 
 def random_state(config, head, seed=0):
     rng = np.random.default_rng(seed)
-    return {n: (0.1 * rng.standard_normal(s.shape)).astype(np.float32) for n, s in canonical_specs(config, head).items()}
+    return {n: (0.1 * rng.standard_normal(s.shape)).astype(np.float32)
+            for n, s in canonical_specs(config, head).items()}
 
 
 def _layer_name(g, i, rest):
@@ -40,12 +41,14 @@ def original_tf1_variables(config, state):
     out["bert/embeddings/LayerNorm/gamma"] = state[e + "LayerNorm.weight"]
     out["bert/embeddings/LayerNorm/beta"] = state[e + "LayerNorm.bias"]
     if config.embedding_size != config.hidden_size:
-        out["bert/encoder/embedding_hidden_mapping_in/kernel"] = t(state["albert.encoder.embedding_hidden_mapping_in.weight"])
+        out["bert/encoder/embedding_hidden_mapping_in/kernel"] = t(
+            state["albert.encoder.embedding_hidden_mapping_in.weight"])
         out["bert/encoder/embedding_hidden_mapping_in/bias"] = state["albert.encoder.embedding_hidden_mapping_in.bias"]
     for g in range(config.num_hidden_groups):
         for i in range(config.inner_group_num):
             p = f"albert.encoder.albert_layer_groups.{g}.albert_layers.{i}."
-            for ours, theirs in (("attention.query", "attention_1/self/query"), ("attention.key", "attention_1/self/key"),
+            for ours, theirs in (("attention.query", "attention_1/self/query"),
+                                 ("attention.key", "attention_1/self/key"),
                                  ("attention.value", "attention_1/self/value"),
                                  ("attention.dense", "attention_1/output/dense"), ("ffn", "ffn_1/intermediate/dense"),
                                  ("ffn_output", "ffn_1/intermediate/output/dense")):
@@ -242,7 +245,8 @@ def test_squad_v2_heads_are_reported_and_need_allow_partial(tmp_path):
 def test_classifier_and_squad_v1_heads_of_the_original_scripts(tmp_path):
     config = tiny_config(num_labels=2)
     state = random_state(config, "base")
-    variables = {k: v for k, v in original_tf1_variables(config, {**random_state(config, "pretraining"), **state}).items()
+    variables = {k: v
+                 for k, v in original_tf1_variables(config, {**random_state(config, "pretraining"), **state}).items()
                  if k.startswith("bert/")}
     variables["output_weights"] = np.full((2, 32), 0.5, np.float32)
     variables["output_bias"] = np.zeros(2, np.float32)

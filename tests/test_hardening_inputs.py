@@ -74,8 +74,10 @@ def _bad_cases(config):
         return {"input_ids": ids, "attention_mask": m}
 
     return [
-        ("ids_float32", {"input_ids": ids.astype(np.float32)}, "input_ids must be an integer tensor, got dtype float32"),
-        ("ids_float16", {"input_ids": ids.astype(np.float16)}, "input_ids must be an integer tensor, got dtype float16"),
+        ("ids_float32", {"input_ids": ids.astype(np.float32)},
+         "input_ids must be an integer tensor, got dtype float32"),
+        ("ids_float16", {"input_ids": ids.astype(np.float16)},
+         "input_ids must be an integer tensor, got dtype float16"),
         ("ids_bool", {"input_ids": ids > 5}, "input_ids must be an integer tensor, got dtype bool"),
         ("ids_complex", {"input_ids": ids.astype(np.complex64)},
          "input_ids must be an integer tensor, got dtype complex64"),
@@ -86,9 +88,11 @@ def _bad_cases(config):
         ("ids_uint64_2**32+5", {"input_ids": big}, f"input_ids contains id {2**32 + 5}, outside [0, vocab_size={v})"),
         ("ids_uint64_max", {"input_ids": huge}, f"input_ids contains id {2**64 - 1}, outside [0, vocab_size={v})"),
         ("ids_uint32_2**31+5", {"input_ids": u32}, f"input_ids contains id {2**31 + 5}, outside [0, vocab_size={v})"),
-        ("types_int8_negative", {"input_ids": ids, "token_type_ids": neg8}, "token_type_ids contains the negative id -1"),
+        ("types_int8_negative", {"input_ids": ids, "token_type_ids": neg8},
+         "token_type_ids contains the negative id -1"),
         ("mask_2", with_mask(2, np.int64), "attention_mask must hold only 0 and 1 (or booleans), got 2 (1 value "),
-        ("mask_minus1", with_mask(-1, np.int32), "attention_mask must hold only 0 and 1 (or booleans), got -1 (1 value "),
+        ("mask_minus1", with_mask(-1, np.int32),
+         "attention_mask must hold only 0 and 1 (or booleans), got -1 (1 value "),
         ("mask_half", with_mask(0.5, np.float32), "attention_mask must hold only 0 and 1 (or booleans), got 0.5"),
         ("mask_nan", with_mask(np.nan, np.float32), "attention_mask must hold only 0 and 1 (or booleans), got nan"),
         ("mask_inf", with_mask(np.inf, np.float32), "attention_mask must hold only 0 and 1 (or booleans), got inf"),

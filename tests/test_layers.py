@@ -172,7 +172,8 @@ def layer_violations(graph: dict[str, list[Import]]) -> list[str]:
 
 def import_cycles(graph: dict[str, list[Import]]) -> list[list[str]]:
     """The strongly connected components (Tarjan) of more than one module, plus modules that import themselves."""
-    edges = {module: sorted({imp.target for imp in imports if imp.target in graph}) for module, imports in graph.items()}
+    edges = {module: sorted({imp.target for imp in imports if imp.target in graph})
+             for module, imports in graph.items()}
     index: dict[str, int] = {}
     lowlink: dict[str, int] = {}
     stack: list[str] = []

@@ -110,7 +110,8 @@ def test_special_helpers_match(tok, hf_slow):
     for name in ("cls", "sep", "pad", "mask", "unk"):
         assert getattr(tok, f"{name}_token_id") == getattr(hf_slow, f"{name}_token_id")
         assert getattr(tok, f"{name}_token") == str(getattr(hf_slow, f"{name}_token"))
-    assert (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id) == (0, 1, 2, 3, 4)
+    assert (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id,
+            tok.mask_token_id) == (0, 1, 2, 3, 4)
     assert tok.batch_decode([[2, 3], [2, 3]]) == ["[CLS][SEP]", "[CLS][SEP]"]
 
 

@@ -1,10 +1,14 @@
 """ALBERT pre-training data in the framework-neutral core (numpy only).
 
-* :func:`~albert_core.pretraining.builder.build_pretraining_data`: documents -> sentence-order segment pairs -> n-gram masks -> sharded ``.npy`` files;
-* :class:`~albert_core.pretraining.storage.PretrainingDataset` / :func:`~albert_core.pretraining.storage.read_examples`: memory-mapped reading with transformers' argument names,
+* :func:`~albert_core.pretraining.builder.build_pretraining_data`: documents -> sentence-order segment pairs -> n-gram
+  masks -> sharded ``.npy`` files;
+* :class:`~albert_core.pretraining.storage.PretrainingDataset` / :func:`~albert_core.pretraining.storage.read_examples`:
+  memory-mapped reading with transformers' argument names,
   ready for a PyTorch ``DataLoader`` or ``tf.data.Dataset.from_generator``;
-* :class:`~albert_core.pretraining.masking.MaskingRecipe` / :class:`~albert_core.pretraining.masking.DynamicMasker`: the n-gram masking, also on the fly per epoch;
-* :func:`~albert_core.pretraining.documents.iter_document_texts` / :func:`~albert_core.pretraining.pairs.plan_segment_pairs`: the document and pairing steps on their own.
+* :class:`~albert_core.pretraining.masking.MaskingRecipe` / :class:`~albert_core.pretraining.masking.DynamicMasker`:
+  the n-gram masking, also on the fly per epoch;
+* :func:`~albert_core.pretraining.documents.iter_document_texts` /
+  :func:`~albert_core.pretraining.pairs.plan_segment_pairs`: the document and pairing steps on their own.
 
 The on-disk format is described in :mod:`albert_core.pretraining.storage`.
 """

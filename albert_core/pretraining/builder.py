@@ -178,7 +178,8 @@ def build_pretraining_data(
     >>> tok = AlbertTokenizer(train_sentencepiece(lines, tempfile.mkdtemp(), vocab_size=60))
     >>> out = build_pretraining_data(lines, tempfile.mkdtemp(), tok, max_seq_length=32, dupe_factor=2, progress=False)
     >>> index = json.loads((out / "index.json").read_text())
-    >>> index["masking"], index["num_examples"] >= 30 * 2, sorted(index["shards"][0]["files"])[:2]  # >= 1 pair/document/pass
+    >>> (index["masking"], index["num_examples"] >= 30 * 2,  # >= 1 pair/document/pass
+    ...  sorted(index["shards"][0]["files"])[:2])
     ('static', True, ['attention_mask', 'input_ids'])
     >>> build_pretraining_data(lines, tempfile.mkdtemp(), tok, max_ngram=0)
     Traceback (most recent call last):
@@ -307,7 +308,8 @@ def _check_probability(name: str, value: Any, allow_zero: bool) -> None:
         raise ConfigError(f"{name} must be a number with {low} {name} <= 1, got {value!r}")
 
 
-def documents_of(inputs: TextInputs, tokenizer: Any, one_document_per_item: bool = False) -> Iterable[TokenizedDocument]:
+def documents_of(inputs: TextInputs, tokenizer: Any,
+                 one_document_per_item: bool = False) -> Iterable[TokenizedDocument]:
     """Tokenized documents of ``inputs`` exactly as the builder sees them (handy for inspecting a corpus)."""
     return tokenize_documents(iter_document_texts(inputs, one_document_per_item), tokenizer,
                               word_start_table(tokenizer))

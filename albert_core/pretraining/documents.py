@@ -83,7 +83,8 @@ def iter_document_texts(inputs: TextInputs, one_document_per_item: bool = False)
                 yield from _split_on_blank_lines(handle)
         return
     if isinstance(inputs, (bytes, bytearray)) or not isinstance(inputs, Iterable):
-        raise InputError(f"inputs: expected a path, a list of paths or an iterable of strings, got {type(inputs).__name__}")
+        raise InputError("inputs: expected a path, a list of paths or an iterable of strings, "
+                         f"got {type(inputs).__name__}")
     if one_document_per_item:
         for item in inputs:
             sentences = [line.strip() for line in _as_text(item).splitlines() if line.strip()]

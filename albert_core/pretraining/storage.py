@@ -103,11 +103,12 @@ def masking_recipe_from_index(index: Mapping[str, Any]) -> MaskingRecipe:
 class PretrainingDataset:
     """Random access to pre-training examples, memory-mapped shard by shard.
 
-    ``dataset[i]`` is a dict with ``input_ids``, ``token_type_ids``, ``attention_mask``, ``labels`` (``[max_seq_length]``)
-    and ``sentence_order_label`` (a 0-d array), all int64 as transformers expects; only row ``i`` is read. With
-    ``as_stored=True`` the arrays are the memory-mapped rows themselves, in their stored dtypes (dynamic data then
-    carries ``word_starts`` instead of ``labels``). Dynamic data is masked by ``masker`` (default: a
-    :class:`~albert_core.pretraining.masking.DynamicMasker` with the recipe and seed recorded in the index) for the epoch set with :meth:`set_epoch`.
+    ``dataset[i]`` is a dict with ``input_ids``, ``token_type_ids``, ``attention_mask``, ``labels``
+    (``[max_seq_length]``) and ``sentence_order_label`` (a 0-d array), all int64 as transformers expects; only row ``i``
+    is read. With ``as_stored=True`` the arrays are the memory-mapped rows themselves, in their stored dtypes (dynamic
+    data then carries ``word_starts`` instead of ``labels``). Dynamic data is masked by ``masker`` (default: a
+    :class:`~albert_core.pretraining.masking.DynamicMasker` with the recipe and seed recorded in the index) for the
+    epoch set with :meth:`set_epoch`.
 
     The object pickles without its open maps, so a PyTorch ``DataLoader`` with worker processes can wrap it
     directly; ``tf.data.Dataset.from_generator`` can read ``iter(dataset)`` with the shapes of :meth:`output_spec`.

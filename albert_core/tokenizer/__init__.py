@@ -43,11 +43,13 @@ The package has one module per role: :mod:`~albert_core.tokenizer.special_tokens
 """
 
 from albert_core.tokenizer.encoding import BatchEncoding, Encoding, TokenizerArgumentError
-from albert_core.tokenizer.files import CONFIG_NAME, DEFAULT_MODEL_MAX_LENGTH, SPECIAL_TOKENS_MAP_NAME, VOCAB_FILES_NAMES
+from albert_core.tokenizer.files import (CONFIG_NAME, DEFAULT_MODEL_MAX_LENGTH, SPECIAL_TOKENS_MAP_NAME,
+                                        VOCAB_FILES_NAMES)
 from albert_core.tokenizer.pieces import SPIECE_UNDERLINE
 from albert_core.tokenizer.training import ALBERT_USER_DEFINED_SYMBOLS, train_sentencepiece
 from albert_core.tokenizer.albert_tokenizer import AlbertTokenizer
 
-__all__ = ["AlbertTokenizer", "BatchEncoding", "Encoding", "TokenizerArgumentError", "train_sentencepiece", "SPIECE_UNDERLINE", "VOCAB_FILES_NAMES"]
+__all__ = ["AlbertTokenizer", "BatchEncoding", "Encoding", "TokenizerArgumentError", "train_sentencepiece",
+           "SPIECE_UNDERLINE", "VOCAB_FILES_NAMES"]
 # constants the single-module tokenizer defined, still importable from here
 _COMPAT = (ALBERT_USER_DEFINED_SYMBOLS, CONFIG_NAME, DEFAULT_MODEL_MAX_LENGTH, SPECIAL_TOKENS_MAP_NAME)

@@ -84,8 +84,10 @@ class AlbertTokenizer:
         if len(sp) == 0:
             raise TokenizerError(f"{path} is not a valid SentencePiece model (empty vocabulary)")
         self.vocab_file = str(path)
-        self.do_lower_case, self.remove_space, self.keep_accents = bool(do_lower_case), bool(remove_space), bool(keep_accents)
-        self.model_max_length = int(model_max_length) if model_max_length is not None else files.DEFAULT_MODEL_MAX_LENGTH
+        self.do_lower_case, self.remove_space, self.keep_accents = (bool(do_lower_case), bool(remove_space),
+                                                                    bool(keep_accents))
+        self.model_max_length = (int(model_max_length) if model_max_length is not None
+                                 else files.DEFAULT_MODEL_MAX_LENGTH)
         self.num_threads = int(num_threads)
         self.padding_side = padding_side
         self.truncation_side = truncation_side
@@ -178,7 +180,8 @@ class AlbertTokenizer:
             known = self._added_encoder.get(spec.content)
             if known is not None:
                 if known != idx:
-                    raise TokenizerError(f"added_tokens_decoder gives {spec.content!r} the id {idx}, but it has {known}")
+                    raise TokenizerError(f"added_tokens_decoder gives {spec.content!r} the id {idx}, "
+                                         f"but it has {known}")
                 if spec.content not in self._special_tokens.distinct():
                     self._added_specs[spec.content] = spec
                 continue
@@ -296,7 +299,8 @@ class AlbertTokenizer:
                 tokens = [t if not isinstance(t, str) else {"content": t, "special": True, "normalized": False}
                           for t in tokens]
                 new = [t for t in tokens
-                       if replace_additional_special_tokens or AddedTokenSpec.of(t).content not in self._additional_special]
+                       if replace_additional_special_tokens
+                       or AddedTokenSpec.of(t).content not in self._additional_special]
                 contents = list(dict.fromkeys(AddedTokenSpec.of(t).content for t in new))
                 if replace_additional_special_tokens and new:
                     self._additional_special = contents
@@ -333,7 +337,8 @@ class AlbertTokenizer:
 
     @classmethod
     def from_pretrained(cls, path: Union[str, os.PathLike[str]], **kwargs: Any) -> "AlbertTokenizer":
-        """Load from a directory in the Hugging Face layout (``spiece.model`` + ``tokenizer_config.json``) or a model file.
+        """Load from a directory in the Hugging Face layout (``spiece.model`` + ``tokenizer_config.json``) or a model
+        file.
 
         Keyword arguments override the values stored in ``tokenizer_config.json``.
 
@@ -387,7 +392,8 @@ class AlbertTokenizer:
                                       special=self._special_tokens, config=config,
                                       additional_special_tokens=[specs[t].to_json() for t in self._additional_special])
 
-    def save_vocabulary(self, save_directory: Union[str, os.PathLike[str]], filename_prefix: str | None = None) -> tuple[str]:
+    def save_vocabulary(self, save_directory: Union[str, os.PathLike[str]],
+                        filename_prefix: str | None = None) -> tuple[str]:
         """Write the SentencePiece model to ``<directory>/[<prefix>-]spiece.model`` atomically.
 
         Args:
@@ -407,7 +413,8 @@ class AlbertTokenizer:
             >>> os.path.basename(path)
             'copy-spiece.model'
         """
-        return files.write_vocabulary(Path(save_directory), model_bytes=self._model_bytes, filename_prefix=filename_prefix)
+        return files.write_vocabulary(Path(save_directory), model_bytes=self._model_bytes,
+                                      filename_prefix=filename_prefix)
 
     # ------------------------------------------------------------------ encoding
 
@@ -424,7 +431,8 @@ class AlbertTokenizer:
         batching.check_text(text)
         return self._pieces.pieces(self._normalizer.segments(text))
 
-    def build_inputs_with_special_tokens(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
+    def build_inputs_with_special_tokens(self, token_ids_0: list[int],
+                                         token_ids_1: list[int] | None = None) -> list[int]:
         """``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``.
 
         >>> import tempfile
@@ -455,7 +463,8 @@ class AlbertTokenizer:
         second = [token_ids_1] if token_ids_1 is not None else None
         return batching.special_tokens_mask_rows([token_ids_0], second, add_special_tokens=True)[0]
 
-    def create_token_type_ids_from_sequences(self, token_ids_0: list[int], token_ids_1: list[int] | None = None) -> list[int]:
+    def create_token_type_ids_from_sequences(self, token_ids_0: list[int],
+                                             token_ids_1: list[int] | None = None) -> list[int]:
         """0 for ``[CLS] A [SEP]``, 1 for ``B [SEP]``.
 
         >>> import tempfile
@@ -550,7 +559,8 @@ class AlbertTokenizer:
 
         Inputs: ``text`` is a str, a list of str, or a list of ``(text, text_pair)`` tuples; ``text_pair`` the
         matching str or list. With ``is_split_into_words=True`` each text is a list of words (a list of such
-        lists for a batch), encoded word by word; :meth:`~albert_core.tokenizer.encoding.Encoding.word_ids` then gives each token's word.
+        lists for a batch), encoded word by word; :meth:`~albert_core.tokenizer.encoding.Encoding.word_ids` then gives
+        each token's word.
 
         ``padding``: ``False``/``"do_not_pad"``, ``True``/``"longest"`` or ``"max_length"``, on the
         ``padding_side`` (default: the tokenizer's :attr:`padding_side`). ``truncation``: ``False``/``None``/

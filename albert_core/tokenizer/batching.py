@@ -29,7 +29,8 @@ def padding_strategy(padding: Any) -> str:
         return "do_not_pad"
     if padding == "max_length":
         return "max_length"
-    raise TokenizerArgumentError(f"padding must be True/False, 'longest', 'max_length' or 'do_not_pad', got {padding!r}")
+    raise TokenizerArgumentError("padding must be True/False, 'longest', 'max_length' or 'do_not_pad', "
+                                 f"got {padding!r}")
 
 
 def truncation_strategy(truncation: Any) -> str:
@@ -76,7 +77,8 @@ def kept_lengths(
     (6, None)
     """
     if budget < 0:
-        raise TokenizerError(f"max_length={max_length} is smaller than the {num_special} special tokens the sequence needs")
+        raise TokenizerError(f"max_length={max_length} is smaller than the {num_special} special tokens "
+                             "the sequence needs")
     remove = len_a + (len_b or 0) - budget
     if remove <= 0:
         return len_a, len_b
@@ -118,7 +120,8 @@ def truncate(
     return out_a, out_b
 
 
-def sequence_lengths(first: Sequence[Sequence[Any]], second: Sequence[Sequence[Any]] | None, *, num_special: int) -> list[int]:
+def sequence_lengths(first: Sequence[Sequence[Any]], second: Sequence[Sequence[Any]] | None, *,
+                     num_special: int) -> list[int]:
     """The length of each row once special tokens are added (before padding).
 
     >>> sequence_lengths([[5, 6], []], [[7], [8, 9]], num_special=3)
@@ -144,7 +147,8 @@ def warn_if_too_long(lengths: Sequence[int], *, max_length: int | None, stacklev
             return
 
 
-def padded_length(lengths: Sequence[int], *, strategy: str, max_length: int | None, pad_to_multiple_of: int | None) -> int | None:
+def padded_length(lengths: Sequence[int], *, strategy: str, max_length: int | None,
+                  pad_to_multiple_of: int | None) -> int | None:
     """The length every row is padded to, or None without padding.
 
     >>> padded_length([3, 5], strategy="longest", max_length=None, pad_to_multiple_of=4)
@@ -399,7 +403,8 @@ def _check_words(words: Any, argument: str) -> list[str]:
     return list(words)
 
 
-def text_batch(text: Any, text_pair: Any, is_split_into_words: bool = False) -> tuple[bool, list[Any], list[Any] | None]:
+def text_batch(text: Any, text_pair: Any,
+               is_split_into_words: bool = False) -> tuple[bool, list[Any], list[Any] | None]:
     """``(single, firsts, seconds)``: the inputs of a call as lists, checked, with Hugging Face's rules.
 
     ``text`` is a str, a list of str, or a list of ``(text, text_pair)`` tuples (then ``text_pair`` is None);
@@ -519,9 +524,11 @@ def row_ranges(
                                   max_length=max_length, num_special=num_special)
     whole_b = (0, len_b) if len_b is not None else None
     if not windows:
-        return [(_cut(len_a, keep_a, side), _cut(len_b, keep_b, side) if len_b is not None else None)]  # type: ignore[arg-type]
+        return [(_cut(len_a, keep_a, side),
+                 _cut(len_b, keep_b, side) if len_b is not None else None)]  # type: ignore[arg-type]
     if len_b is not None and strategy == "only_second":
-        return [((0, len_a), r) for r in window_ranges(len_b, keep_b, stride=stride, side=side, which="second")]  # type: ignore[arg-type]
+        return [((0, len_a), r) for r in window_ranges(len_b, keep_b,  # type: ignore[arg-type]
+                                                       stride=stride, side=side, which="second")]
     return [(r, whole_b) for r in window_ranges(len_a, keep_a, stride=stride, side=side, which="first")]
 
 
@@ -605,7 +612,8 @@ def model_inputs(
         out["special_tokens_mask"] = special_tokens_mask_rows(first, second, **rows)
     layout = RowLayout([len(a) for a in first], [len(b) for b in second] if second is not None else None,
                        add_special_tokens=add_special_tokens,
-                       pad_left=[length - n if n < length else 0 for n in lengths] if left else None,  # type: ignore[operator]
+                       pad_left=([length - n if n < length else 0 for n in lengths]  # type: ignore[operator]
+                                 if left else None),
                        words=words, word_ids_of=word_ids_of or _no_word_ids)
     # the content rows become the output rows (built after the masks above, which read their lengths)
     out["input_ids"] = input_id_rows(first, second, cls_id=cls_id if add_special_tokens else None, sep_id=sep_id,

@@ -23,7 +23,8 @@ def _rank(ids: Any) -> int | None:
 
 
 def _plain(ids: Any) -> Any:
-    """Nested Python lists (or an int) from a numpy array or torch tensor (``tolist()``) or a TF tensor (``numpy()``)."""
+    """Nested Python lists (or an int) from a numpy array or torch tensor (``tolist()``) or a TF tensor
+    (``numpy()``)."""
     if hasattr(ids, "tolist"):
         return ids.tolist()
     if hasattr(ids, "numpy"):

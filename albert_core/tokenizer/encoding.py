@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from albert_core.errors import TokenizerArgumentError  # noqa: F401 - defined with the other errors; kept importable here
+# defined with the other errors; kept importable here
+from albert_core.errors import TokenizerArgumentError  # noqa: F401
 
 
 class RowLayout:
@@ -46,7 +47,9 @@ class RowLayout:
 class Encoding(dict):
     """The result of :meth:`AlbertTokenizer.__call__ <albert_core.tokenizer.AlbertTokenizer.__call__>`: a ``dict``
     whose keys can also be read as attributes, with Hugging Face ``BatchEncoding``'s per-row maps
-    (:meth:`~albert_core.tokenizer.encoding.Encoding.sequence_ids`, :meth:`~albert_core.tokenizer.encoding.Encoding.word_ids`, :meth:`~albert_core.tokenizer.encoding.Encoding.token_to_word`,
+    (:meth:`~albert_core.tokenizer.encoding.Encoding.sequence_ids`,
+    :meth:`~albert_core.tokenizer.encoding.Encoding.word_ids`,
+    :meth:`~albert_core.tokenizer.encoding.Encoding.token_to_word`,
     :meth:`~albert_core.tokenizer.encoding.Encoding.char_to_token`).
 
     >>> enc = Encoding(input_ids=[[2, 3]], attention_mask=[[1, 1]])
@@ -170,7 +173,8 @@ class Encoding(dict):
         return _pick(self.sequence_ids(batch), token, "token_index")
 
     def token_to_word(self, batch_or_token_index: int, token_index: int | None = None) -> int | None:
-        """The word index of one token (see :meth:`~albert_core.tokenizer.encoding.Encoding.word_ids`); called as ``(token)`` or ``(batch, token)``.
+        """The word index of one token (see :meth:`~albert_core.tokenizer.encoding.Encoding.word_ids`); called as
+        ``(token)`` or ``(batch, token)``.
 
         >>> from albert_core.filenames import DEFAULT_MODEL_DIR
         >>> from albert_core.tokenizer import AlbertTokenizer

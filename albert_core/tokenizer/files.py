@@ -80,7 +80,8 @@ def _init_value(file: Path, key: str, value: Any) -> Any:
         return value
     if key == "added_tokens_decoder":
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-            raise TokenizerError(f"{file}: field 'added_tokens_decoder' must map ids to token objects, got {value!r:.80}")
+            raise TokenizerError(f"{file}: field 'added_tokens_decoder' must map ids to token objects, "
+                                 f"got {value!r:.80}")
         return value
     if key == "model_max_length":
         if value is None:

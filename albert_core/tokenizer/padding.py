@@ -83,7 +83,8 @@ def pad_features(
     ):
         raise TokenizerArgumentError(f"pad_to_multiple_of must be a positive int, got {pad_to_multiple_of!r}")
     if return_attention_mask is not None and not isinstance(return_attention_mask, bool):
-        raise TokenizerArgumentError(f"return_attention_mask must be True, False or None, got {return_attention_mask!r}")
+        raise TokenizerArgumentError("return_attention_mask must be True, False or None, "
+                                     f"got {return_attention_mask!r}")
     if return_tensors not in (None, "np", "pt", "tf"):
         raise TokenizerArgumentError(f"return_tensors must be None, 'np', 'pt' or 'tf', got {return_tensors!r}")
     rows = columns["input_ids"]

@@ -20,7 +20,8 @@ def import_sentencepiece() -> Any:
     try:
         import sentencepiece as spm
     except ImportError as exc:  # pragma: no cover - sentencepiece is a hard dependency
-        raise FrameworkMissingError("AlbertTokenizer needs the 'sentencepiece' package: pip install sentencepiece") from exc
+        raise FrameworkMissingError("AlbertTokenizer needs the 'sentencepiece' package: "
+                                    "pip install sentencepiece") from exc
     return spm
 
 
@@ -75,7 +76,8 @@ class PieceEncoder:
             tokens.extend(pieces)
         return tokens
 
-    def split_digit_commas(self, pieces: list[str], offsets: list[Span] | None = None) -> tuple[list[str], list[Span] | None]:
+    def split_digit_commas(self, pieces: list[str],
+                           offsets: list[Span] | None = None) -> tuple[list[str], list[Span] | None]:
         """Re-encode each piece ending in "<digit>," without its comma and put the comma after it as a piece."""
         sp = self.sp_model
         new_pieces: list[str] = []
@@ -138,7 +140,8 @@ class PieceEncoder:
                 seg_ids = encoded[j]
                 j += 1
                 if not comma.isdisjoint(seg_ids):
-                    seg_ids = self._ids_of_pieces(self.split_digit_commas(self.sp_model.encode(seg[TEXT], out_type=str))[0])
+                    seg_ids = self._ids_of_pieces(
+                        self.split_digit_commas(self.sp_model.encode(seg[TEXT], out_type=str))[0])
                 ids.extend(seg_ids)
             rows.append(ids)
         return rows
@@ -146,7 +149,8 @@ class PieceEncoder:
     def encode_with_offsets(self, texts: Sequence[Sequence[Segment]]) -> tuple[list[list[int]], list[list[Span]]]:
         """Ids and original-text ``(start, end)`` spans of each text's segments."""
         flat = [seg for segs in texts for seg in segs if seg[SPECIAL_ID] is None]
-        encoded = self.sp_model.encode([seg[TEXT] for seg in flat], out_type=int, num_threads=self.num_threads) if flat else []
+        encoded = (self.sp_model.encode([seg[TEXT] for seg in flat], out_type=int, num_threads=self.num_threads)
+                   if flat else [])
         seg_ids: list[Any] = [None] * len(flat)
         seg_spans: list[Any] = [None] * len(flat)
         by_length, by_sentencepiece = [], []

@@ -120,7 +120,8 @@ def _token_to_id(self, token: Any) -> int:
     return idx if idx is not None else self.sp_model.piece_to_id(token)
 
 
-def convert_ids_to_tokens(self, ids: Union[int, Sequence[int]], skip_special_tokens: bool = False) -> Union[str, list[str]]:
+def convert_ids_to_tokens(self, ids: Union[int, Sequence[int]],
+                          skip_special_tokens: bool = False) -> Union[str, list[str]]:
     """Map ids to token strings (``skip_special_tokens`` drops special ids); out-of-range ids raise.
 
     >>> import tempfile

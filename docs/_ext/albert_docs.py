@@ -30,8 +30,10 @@ WEIGHT_MAP_PRESET = "albert-base-v2"
 
 # group 0 / block 0 in each format -> the same position with {g}/{i} placeholders
 _PLACEHOLDERS = {
-    "canonical": (re.compile(r"albert_layer_groups\.0\.albert_layers\.0\."), "albert_layer_groups.{g}.albert_layers.{i}."),
-    "hf-tf": (re.compile(r"albert_layer_groups_\._0/albert_layers_\._0/"), "albert_layer_groups_._{g}/albert_layers_._{i}/"),
+    "canonical": (re.compile(r"albert_layer_groups\.0\.albert_layers\.0\."),
+                  "albert_layer_groups.{g}.albert_layers.{i}."),
+    "hf-tf": (re.compile(r"albert_layer_groups_\._0/albert_layers_\._0/"),
+              "albert_layer_groups_._{g}/albert_layers_._{i}/"),
     "tf1": (re.compile(r"/group_0/inner_group_0/"), "/group_{g}/inner_group_{i}/"),
 }
 

@@ -256,15 +256,20 @@ class GemmTuner(Tuner):
         is timed nearer its real size than a GEMM)."""
         bucket = _bucket(rows)
         measured_rows = min(bucket, self.max_form_rows)
-        key = f"rows<={bucket} | act={layer.activation} | width {layer.out_features} | forms torch,sigmoid_form"
-        y = torch.randn(measured_rows, layer.out_features, generator=torch.Generator().manual_seed(0)).to(layer.device)
+        key = f"rows<={bucket} | act={layer.activation} | width {layer.out_features} | {layer.device.type} | " \
+              "forms torch,sigmoid_form"
         act, in_place = layer._act, _ALTERNATIVE_FORMS[layer.activation]
 
+        @functools.cache
+        def data() -> torch.Tensor:  # made on first call only: a cached decision needs none
+            gen = torch.Generator().manual_seed(0)
+            return torch.randn(measured_rows, layer.out_features, generator=gen).to(layer.device)
+
         def torch_form() -> None:
-            act(y)
+            act(data())
 
         def sigmoid_form() -> None:
-            in_place(y)  # repeatedly in place: a GELU of a GELU stays finite
+            in_place(data())  # repeatedly in place: a GELU of a GELU stays finite
         return super().choose(key, {"torch": torch_form, "sigmoid_form": sigmoid_form}, rows=measured_rows)
 
 

@@ -569,9 +569,15 @@ class FastAlbert:
                 hidden.append(x)
         return x
 
-    def _pooled_only(self, output_hidden_states: bool) -> bool:
-        """Whether the head reads only the first token's last hidden state (so the last block may skip the rest)."""
-        return not output_hidden_states and HEADS[self.head].first_token_only
+    def _encode_heads(self, x: torch.Tensor, layout: _Layout, first: Callable[[torch.Tensor], torch.Tensor],
+                      hidden: list | None = None) -> dict[str, torch.Tensor]:
+        """The head's outputs for embedded ``x``; ``first`` selects each sequence's first row. A head that reads
+        only those rows (and no hidden states asked for) has the last block run past attention on them alone."""
+        if hidden is None and HEADS[self.head].first_token_only:
+            pooled = self._encode(x, layout, first=first)
+            return self._heads(pooled, pooled)
+        last = self._encode(x, layout, hidden)
+        return self._heads(last, first(last))
 
     def _heads(self, last: torch.Tensor, first: torch.Tensor) -> dict[str, torch.Tensor]:
         """The head's logits from the last hidden state (``[..., H]``) and the first tokens (``[B, H]``)."""
@@ -647,13 +653,7 @@ class FastAlbert:
                 return self._forward_unpadded(ids, types, lengths)
         hidden = [] if output_hidden_states else None
         x = self._embed(ids, types, positions, inputs_embeds)
-        layout = _Layout(mask=self.backbone._mask_bias(mask, x.dtype))
-        if self._pooled_only(output_hidden_states):
-            first = self._encode(x, layout, first=lambda t: t[:, 0])
-            out = self._heads(first, first)
-        else:
-            last = self._encode(x, layout, hidden)
-            out = self._heads(last, last[:, 0])
+        out = self._encode_heads(x, _Layout(mask=self.backbone._mask_bias(mask, x.dtype)), lambda t: t[:, 0], hidden)
         return BaseModelOutput(hidden_states=None if hidden is None else tuple(hidden)), out
 
     def _forward_unpadded(self, ids: torch.Tensor, types: torch.Tensor | None, lengths: list[int]):
@@ -701,13 +701,8 @@ class FastAlbert:
             for n in chunk_lengths:
                 offsets.append(offsets[-1] + n)
             starts = torch.tensor(offsets[:-1], device=self.device)
-            layout = _Layout(lengths=chunk_lengths, device=self.device)
-            if self._pooled_only(False):
-                first = self._encode(x, layout, first=lambda t: t.index_select(0, starts))
-                out = self._heads(first, first)
-            else:
-                last = self._encode(x, layout)
-                out = self._heads(last, last.index_select(0, starts))
+            out = self._encode_heads(x, _Layout(lengths=chunk_lengths, device=self.device),
+                                     lambda t: t.index_select(0, starts))
             for j, i in enumerate(chunk):
                 row = {}
                 for key, value in out.items():

@@ -115,13 +115,13 @@ def round_robin(fns: dict[str, Callable[[], Any]], iters: int, warmup: int, labe
             for name, s in samples.items()}
 
 
-def matmul_flops(config, batch: int, seq: int, attention: bool = True) -> float:
-    """Matmul FLOPs of one forward of the backbone (+ pooler): the linear layers and (with ``attention``) the two
-    attention products."""
-    t, h, e, i = batch * seq, config.hidden_size, config.embedding_size, config.intermediate_size
-    per_layer = 2 * t * h * 3 * h + 2 * t * h * h + 2 * 2 * t * h * i + attention * 2 * 2 * batch * seq * seq * h
+def matmul_flops(config, batch: int, seq: int, attention: bool = True, mlm_head: bool = False) -> float:
+    """Matmul FLOPs of one forward of the backbone (+ pooler, + with ``mlm_head`` the masked-LM head): the linear
+    layers of :func:`linear_shapes` and (with ``attention``) the two attention products."""
+    flops = sum(2 * (batch if per_sequence else batch * seq) * k * n * count
+                for k, n, count, per_sequence in linear_shapes(config, pooler=True, mlm_head=mlm_head).values())
     blocks = config.num_hidden_layers * config.inner_group_num
-    return 2 * t * e * h + blocks * per_layer + 2 * batch * h * h
+    return flops + attention * blocks * 2 * 2 * batch * seq * seq * config.hidden_size
 
 
 # the ops that run a linear layer's GEMM: in a torch.profiler trace, and in onnxruntime's optimized graph (where a
@@ -192,13 +192,40 @@ def onnxruntime_options():
     return options
 
 
-def linear_shapes(config) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
-    """The ``(in, out)`` shape of each linear layer of the backbone and how often one forward runs it."""
+def linear_shapes(config, pooler: bool = False,
+                  mlm_head: bool = False) -> dict[str, tuple[int, int, int, bool]]:
+    """Each linear layer of the backbone (and optionally of the pooler and the masked-LM head): ``name -> (in, out,
+    times one forward runs it, whether it runs on one row per sequence rather than per token)``."""
     h, e, i = config.hidden_size, config.embedding_size, config.intermediate_size
     blocks = config.num_hidden_layers * config.inner_group_num
-    shapes = {"qkv": (h, 3 * h), "attention.dense": (h, h), "ffn": (h, i), "ffn_output": (i, h),
-              "embedding_mapping": (e, h)}
-    return shapes, {name: 1 if name == "embedding_mapping" else blocks for name in shapes}
+    shapes = {"qkv": (h, 3 * h, blocks, False), "attention.dense": (h, h, blocks, False),
+              "ffn": (h, i, blocks, False), "ffn_output": (i, h, blocks, False),
+              "embedding_mapping": (e, h, 1, False)}
+    if pooler:
+        shapes["pooler"] = (h, h, 1, True)
+    if mlm_head:
+        shapes |= {"mlm_dense": (h, e, 1, False), "decoder": (e, config.vocab_size, 1, False)}
+    return shapes
+
+
+def torch_backends(dtype=None) -> list[str]:
+    """PyTorch's GEMM kernels on this machine in ``dtype`` (default float32): ``default``, and ``onednn`` if there."""
+    import torch
+
+    from albert_pt.inference import onednn_available
+
+    return ["default"] + (["onednn"] if onednn_available(dtype or torch.float32) else [])
+
+
+def torch_linear(backend: str, x, w, b, rows: int | None = None) -> Callable[[], Any]:
+    """A call of ``x @ w.T + b`` on one of PyTorch's GEMM kernels (oneDNN's weight packed once, for ``rows``)."""
+    import torch
+    import torch.nn.functional as F
+
+    if backend == "onednn":
+        packed = torch.ops.mkldnn._reorder_linear_weight(w, rows)
+        return lambda: torch.ops.mkldnn._linear_pointwise(x, packed, b, "none", [], "")
+    return lambda: F.linear(x, w, b)
 
 
 def matmuls_only(config, batch: int, seq: int, backend: str, passes: int = 1,
@@ -208,25 +235,13 @@ def matmuls_only(config, batch: int, seq: int, backend: str, passes: int = 1,
     ``passes`` repeats them (3: a training step's forward, input-gradient and weight-gradient matmuls);
     ``mlm_head`` adds the masked-LM head's two linear layers."""
     import torch
-    import torch.nn.functional as F
 
-    shapes, counts = linear_shapes(config)
-    shapes["pooler"], counts["pooler"] = (config.hidden_size, config.hidden_size), 1
-    if mlm_head:
-        shapes["mlm_dense"], counts["mlm_dense"] = (config.hidden_size, config.embedding_size), 1
-        shapes["decoder"], counts["decoder"] = (config.embedding_size, config.vocab_size), 1
-    counts = {name: count * passes for name, count in counts.items()}
     gen = torch.Generator().manual_seed(0)
     plan = []
-    for name, (k, n) in shapes.items():
-        x = torch.randn(batch if name == "pooler" else batch * seq, k, generator=gen)
+    for name, (k, n, count, per_sequence) in linear_shapes(config, pooler=True, mlm_head=mlm_head).items():
+        x = torch.randn(batch if per_sequence else batch * seq, k, generator=gen)
         w, b = torch.randn(n, k, generator=gen) * 0.02, torch.zeros(n)
-        if backend == "onednn":
-            packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
-            plan.append((lambda x=x, p=packed, b=b: torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], ""),
-                         counts[name]))
-        else:
-            plan.append((lambda x=x, w=w, b=b: F.linear(x, w, b), counts[name]))
+        plan.append((torch_linear(backend, x, w, b), count * passes))
     heads = config.num_attention_heads
     q, k, v = (torch.randn(batch * heads, seq, config.head_size, generator=gen) for _ in range(3))
     blocks = config.num_hidden_layers * config.inner_group_num
@@ -247,23 +262,21 @@ def matmuls_only_tf(config, batch: int, seq: int) -> Callable[[], None]:
     scalings between them only, so that XLA can drop none of them; the scalings keep the values near 1."""
     import tensorflow as tf
 
-    h, e, i = config.hidden_size, config.embedding_size, config.intermediate_size
-    heads, d = config.num_attention_heads, config.head_size
+    h, heads, d = config.hidden_size, config.num_attention_heads, config.head_size
     blocks = config.num_hidden_layers * config.inner_group_num
     rng = tf.random.Generator.from_seed(0)
-    x = rng.normal((batch * seq, e))
-    w = {name: rng.normal((k, n)) / k ** 0.5 for name, (k, n) in
-         {"map": (e, h), "qkv": (h, 3 * h), "dense": (h, h), "ffn": (h, i), "out": (i, h), "pool": (h, h)}.items()}
+    x = rng.normal((batch * seq, config.embedding_size))
+    w = {name: rng.normal((k, n)) / k ** 0.5 for name, (k, n, _, _) in linear_shapes(config, pooler=True).items()}
 
     @tf.function(jit_compile=True)
     def chain(x):
-        hidden = x @ w["map"]
+        hidden = x @ w["embedding_mapping"]
         for _ in range(blocks):
             qkv = tf.transpose(tf.reshape(hidden @ w["qkv"], (batch, seq, 3, heads, d)), (2, 0, 3, 1, 4))
             scores = tf.matmul(qkv[0], qkv[1], transpose_b=True) / (d * seq)
             context = tf.reshape(tf.transpose(scores @ qkv[2], (0, 2, 1, 3)), (batch * seq, h))
-            hidden = ((context @ w["dense"]) @ w["ffn"]) @ w["out"]
-        return hidden, tf.reshape(hidden, (batch, seq, h))[:, 0] @ w["pool"]
+            hidden = ((context @ w["attention.dense"]) @ w["ffn"]) @ w["ffn_output"]
+        return hidden, tf.reshape(hidden, (batch, seq, h))[:, 0] @ w["pooler"]
 
     chain(x)
 
@@ -302,23 +315,16 @@ def gemm_rates(config, rows: int, dtype, reps: int,
     when every shape takes its best backend (ms).
     """
     import torch
-    import torch.nn.functional as F
 
-    from albert_pt.inference import onednn_available
-
-    shapes, counts = linear_shapes(config)
     gen = torch.Generator().manual_seed(0)
-    backends = ["default"] + (["onednn"] if onednn_available(dtype) else [])
+    backends = torch_backends(dtype)
     gemm: dict[str, dict] = {}
     with torch.inference_mode():
-        for name, (k, n) in shapes.items():
+        for name, (k, n, count, _) in linear_shapes(config).items():
             x = torch.randn(rows, k, generator=gen).to(dtype)
             w = (torch.randn(n, k, generator=gen) * 0.02).to(dtype)
             b = torch.zeros(n, dtype=dtype)
-            fns = {"default": lambda x=x, w=w, b=b: F.linear(x, w, b)}
-            if "onednn" in backends:
-                packed = torch.ops.mkldnn._reorder_linear_weight(w, rows)
-                fns["onednn"] = lambda x=x, p=packed, b=b: torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], "")
+            fns = {backend: torch_linear(backend, x, w, b, rows) for backend in backends}
             timing = round_robin(fns, reps, 1, f"gemm {str(dtype)[6:]} {rows}x{k}x{n}")
             mlas = _onnxruntime_linear(w, b) if onnxruntime and dtype == torch.float32 else None
             if mlas is not None:
@@ -328,7 +334,7 @@ def gemm_rates(config, rows: int, dtype, reps: int,
                 timing |= round_robin({"onnxruntime": lambda x=x, run=mlas: run(x)}, reps, 1,
                                       f"gemm onnxruntime {rows}x{k}x{n}")
             flops = 2 * rows * k * n
-            gemm[name] = {"m": rows, "k": k, "n": n, "count": counts[name],
+            gemm[name] = {"m": rows, "k": k, "n": n, "count": count,
                           **{f"{b_}_gflops": flops / (t["min_ms"] / 1e3) / 1e9 for b_, t in timing.items()},
                           **{f"{b_}_ms": t["min_ms"] for b_, t in timing.items()}}
     backends = [b_ for b_ in backends + ["onnxruntime"] if all(f"{b_}_ms" in g for g in gemm.values())]
@@ -371,7 +377,6 @@ def section_machine(s: dict, ctx: dict) -> dict:
     best_rate = max(mix.values())
     torch_rate = max(v for k, v in mix.items() if k != "onnxruntime")
     ctx["floor_ms"] = flops_total / (best_rate * 1e9) * 1e3
-    ctx["floor_torch_ms"] = flops_total / (torch_rate * 1e9) * 1e3
     ctx["best_gemm_gflops"], ctx["gemm_mix_gflops"] = best_rate, mix
     load = os.getloadavg()
     return {
@@ -380,7 +385,7 @@ def section_machine(s: dict, ctx: dict) -> dict:
         "onednn": onednn_available(), "versions": versions, "load_average_start": list(load),
         "gemm": gemm, "gemm_mix_gflops": mix, "best_gemm_gflops": best_rate,
         "matmul_gflop_per_forward": flops_total / 1e9, "floor_ms": ctx["floor_ms"],
-        "floor_torch_gemms_ms": ctx["floor_torch_ms"],
+        "floor_torch_gemms_ms": flops_total / (torch_rate * 1e9) * 1e3,
         "floor_best_per_shape_linear_ms": best_per_shape_ms,
     }
 
@@ -401,7 +406,7 @@ def section_forward(s: dict, ctx: dict) -> dict:
     import transformers
 
     from albert_core import Head
-    from albert_pt.inference import onednn_available, optimize_for_inference
+    from albert_pt.inference import optimize_for_inference
 
     transformers.logging.set_verbosity_error()
     config, work = ctx["config"], ctx["work"]
@@ -458,7 +463,7 @@ def section_forward(s: dict, ctx: dict) -> dict:
         parity = {name: float((fn() - reference).abs().max()) for name, fn in fns.items()}
         log("parity vs transformers eager: " + ", ".join(f"{k} {v:.1e}" for k, v in parity.items()))
         floor_rows = {f"matmuls only ({backend} GEMM)": matmuls_only(config, b, n, backend)
-                      for backend in ["default"] + (["onednn"] if onednn_available() else [])}
+                      for backend in torch_backends()}
         timing = round_robin(fns | floor_rows, s["iters"], s["warmup"], "forward")
         log("profiling where the time goes: linear-layer GEMMs and the rest")
         linear_flops = matmul_flops(config, b, n, attention=False)
@@ -611,7 +616,6 @@ def section_train(s: dict, ctx: dict) -> dict:
 
     from albert_core import Head
     from albert_pt import AlbertForMaskedLM
-    from albert_pt.inference import onednn_available
 
     transformers.logging.set_verbosity_error()
     config, work = ctx["config"], ctx["work"]
@@ -645,13 +649,11 @@ def section_train(s: dict, ctx: dict) -> dict:
     # best GEMM rate of the machine section (any kernel)
     floor_rows = {f"matmuls only (3 passes, {backend} GEMM)": matmuls_only(config, b, n, backend, passes=3,
                                                                          mlm_head=True)
-                  for backend in ["default"] + (["onednn"] if onednn_available() else [])}
+                  for backend in torch_backends()}
     timing = round_robin({"albert_pt": step("albert_pt", ours), "transformers": step("transformers", theirs)}
                          | floor_rows, s["train_iters"], 1, "train")
-    t = b * n
-    head_flops = 2 * t * config.hidden_size * config.embedding_size + 2 * t * config.embedding_size * config.vocab_size
     rate = ctx.get("best_gemm_gflops")
-    floor = 3 * (matmul_flops(config, b, n) + head_flops) / (rate * 1e9) * 1e3 if rate else None
+    floor = 3 * matmul_flops(config, b, n, mlm_head=True) / (rate * 1e9) * 1e3 if rate else None
     floor_torch = min(timing[name]["median_ms"] for name in floor_rows)
     for row in timing.values():
         row["x_floor"] = row["median_ms"] / floor if floor else None
@@ -660,7 +662,7 @@ def section_train(s: dict, ctx: dict) -> dict:
     return {"batch": b, "seq": n, "rows": timing, "first_loss": {k: v[0] for k, v in losses.items()},
             "speedup_vs_transformers": ref_ms / timing["albert_pt"]["median_ms"], "floor_ms": floor,
             "floor_torch_gemms_ms": floor_torch,
-            "max_possible_speedup_vs_transformers": ref_ms / min(floor or floor_torch, floor_torch),
+            "max_possible_speedup_vs_transformers": ref_ms / min(f for f in (floor, floor_torch) if f),
             "note": "dropout as configured (0.0 in albert-base-v2's preset), torch.optim.AdamW for both"}
 
 
@@ -747,8 +749,9 @@ def section_e2e(s: dict, ctx: dict) -> dict:
     padded_tokens = sum(max(x) * len(x) for x in batches)
     # the floors: the job's matmul FLOPs at the GEMM rate the forward section's matmuls-only rows reached
     rate = ctx.get("matmul_rate_gflops")
-    h, i = config.hidden_size, config.intermediate_size
-    last_layer_rest = 2 * (h * h + 2 * h * i)  # per position the pooled heads skip in the last layer
+    # per position, what the pooled heads skip in the last layer: its dense and FFN layers
+    last_layer_rest = sum(2 * k * n for name, (k, n, _, _) in linear_shapes(config).items()
+                          if name in ("attention.dense", "ffn", "ffn_output"))
     unpadded_flops = sum(matmul_flops(config, 1, n) - (n - 1) * last_layer_rest for n in lengths)
     padded_flops = sum(matmul_flops(config, len(x), max(x)) for x in batches)  # transformers computes every row
     ours_padded_flops = padded_flops - sum(len(x) * (max(x) - 1) * last_layer_rest for x in batches)

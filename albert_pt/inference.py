@@ -239,13 +239,12 @@ class GemmTuner(Tuner):
         key = f"rows<={bucket} | {layer.in_features}->{layer.out_features} | act={layer.activation} | " \
               f"{str(layer.dtype).removeprefix('torch.')} | {','.join(candidates)}"
         measured_rows = min(bucket, self.max_rows)
-        x = torch.randn(measured_rows, layer.in_features, generator=torch.Generator().manual_seed(0))
-        x = x.to(layer.device)
+        x = _lazy_random(measured_rows, layer.in_features, layer.device)
 
         def call(candidate: str) -> Callable[[], Any]:
             def run() -> None:
                 with torch.no_grad():
-                    layer.run(candidate, x)
+                    layer.run(candidate, x())
             return run
 
         return super().choose(key, {c: call(c) for c in candidates}, rows=measured_rows)
@@ -259,11 +258,7 @@ class GemmTuner(Tuner):
         key = f"rows<={bucket} | act={layer.activation} | width {layer.out_features} | {layer.device.type} | " \
               "forms torch,sigmoid_form"
         act, in_place = layer._act, _ALTERNATIVE_FORMS[layer.activation]
-
-        @functools.cache
-        def data() -> torch.Tensor:  # made on first call only: a cached decision needs none
-            gen = torch.Generator().manual_seed(0)
-            return torch.randn(measured_rows, layer.out_features, generator=gen).to(layer.device)
+        data = _lazy_random(measured_rows, layer.out_features, layer.device)
 
         def torch_form() -> None:
             act(data())
@@ -271,6 +266,15 @@ class GemmTuner(Tuner):
         def sigmoid_form() -> None:
             in_place(data())  # repeatedly in place: a GELU of a GELU stays finite
         return super().choose(key, {"torch": torch_form, "sigmoid_form": sigmoid_form}, rows=measured_rows)
+
+
+def _lazy_random(rows: int, width: int, device: torch.device) -> Callable[[], torch.Tensor]:
+    """Seeded random ``[rows, width]`` measurement data, made on the first call only: a decision the tuner finds in
+    its cache needs none."""
+    @functools.cache
+    def data() -> torch.Tensor:
+        return torch.randn(rows, width, generator=torch.Generator().manual_seed(0)).to(device)
+    return data
 
 
 _DEFAULT_TUNER: GemmTuner | None = None

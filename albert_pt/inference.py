@@ -100,6 +100,8 @@ _ONEDNN_POSTOPS: dict[str, tuple[str, str]] = {
 SIGMOID_FORM_PIECE = 1 << 20
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+#: 2u = y (a + b y^2) in :func:`tanh_gelu_via_sigmoid_`
+_TWO_U_A, _TWO_U_B = 2 * _SQRT_2_OVER_PI, 2 * _SQRT_2_OVER_PI * 0.044715
 
 
 def tanh_gelu_via_sigmoid_(y: torch.Tensor) -> torch.Tensor:
@@ -115,10 +117,11 @@ def tanh_gelu_via_sigmoid_(y: torch.Tensor) -> torch.Tensor:
     """
     flat = y.view(-1)
     scratch = torch.empty(min(flat.numel(), SIGMOID_FORM_PIECE), dtype=y.dtype, device=y.device)
+    a = torch.tensor(_TWO_U_A, dtype=y.dtype, device=y.device)
     for piece in flat.split(SIGMOID_FORM_PIECE):
-        u = torch.mul(piece, piece, out=scratch[:piece.numel()])
-        u.mul_(2 * _SQRT_2_OVER_PI * 0.044715).add_(2 * _SQRT_2_OVER_PI).mul_(piece).sigmoid_()
-        piece.mul_(u)
+        # a + b y^2 in one addcmul pass (a mul then an add took two passes over the piece)
+        u = torch.addcmul(a, piece, piece, value=_TWO_U_B, out=scratch[:piece.numel()])
+        piece.mul_(u.mul_(piece).sigmoid_())
     return y
 
 
@@ -428,8 +431,9 @@ class _Block:
         context = layout.attend(self.qkv(x), self.attention)
         if keep is not None:
             x, context = keep(x), keep(context)
-        a = self.ln_attention(x + self.dense(context))
-        return self.ln_output(a + self.ffn_output(self.ffn(a)))
+        # residuals added in place into the GEMM outputs, which are this call's own fresh tensors
+        a = self.ln_attention(self.dense(context).add_(x))
+        return self.ln_output(self.ffn_output(self.ffn(a)).add_(a))
 
 
 class _Layout:
@@ -446,10 +450,12 @@ class _Layout:
         if lengths is not None:
             n, longest = len(lengths), max(lengths)
             if any(length != longest for length in lengths):
-                self.index = torch.cat([torch.arange(length) + i * longest for i, length in enumerate(lengths)])
                 keep = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
+                self.index = keep.view(-1).nonzero().view(-1).to(device)
+                # the padding rows: zeroed (keys and values must be finite for the mask to silence them), the rest
+                # of the buffer is overwritten by the real rows
+                self.pad_index = (~keep).view(-1).nonzero().view(-1).to(device)
                 self.mask = ((~keep).to(torch.float32)[:, None, None, :] * torch.finfo(torch.float32).min).to(device)
-                self.index = self.index.to(device)
             self.n, self.longest = n, longest
 
     def attend(self, qkv: torch.Tensor, attention: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]):
@@ -458,7 +464,8 @@ class _Layout:
         width = qkv.shape[-1]
         if self.index is None:  # every sequence has the same length: no padding at all
             return attention(qkv.view(self.n, self.longest, width), None).reshape(-1, width // 3)
-        padded = qkv.new_zeros(self.n * self.longest, width).index_copy_(0, self.index, qkv)
+        padded = qkv.new_empty(self.n * self.longest, width).index_fill_(0, self.pad_index, 0.0)
+        padded.index_copy_(0, self.index, qkv)
         context = attention(padded.view(self.n, self.longest, width), self.mask)
         return context.reshape(-1, width // 3).index_select(0, self.index)
 

@@ -172,6 +172,20 @@ def test_encode_batch_keeps_the_callers_order_and_takes_tokenizer_output(tmp_pat
     assert fast.encode_batch([]) == []
 
 
+def test_packed_attention_zeroes_exactly_the_padding_rows_of_its_buffer(tmp_path_factory, monkeypatch):
+    # the scatter buffer is allocated uninitialised: NaN garbage in it shows any row neither zeroed nor overwritten
+    config, ours, _ = models("default", Head.BASE, tmp_path_factory)
+    fast = fast_for(ours, "default", False)
+    ids, types = random_sequences(config, 7, seed=11, max_len=20)
+    reference, _ = padded_eager(ours, ids, types)
+    new_empty = torch.Tensor.new_empty
+    monkeypatch.setattr(torch.Tensor, "new_empty", lambda self, *size, **kw: new_empty(self, *size, **kw).fill_(
+        float("nan")))
+    results = fast.encode_batch(ids, token_type_ids=types)
+    for i, (seq, row) in enumerate(zip(ids, results)):
+        assert max_diff(row.last_hidden_state, reference["last_hidden_state"][i][: len(seq)]) < ATOL, i
+
+
 @pytest.mark.parametrize("head", [Head.TOKEN_CLASSIFICATION, Head.MULTIPLE_CHOICE, Head.SEQUENCE_CLASSIFICATION],
                          ids=lambda h: h.value)
 def test_call_with_unpad_skips_padding_and_matches_real_positions(head, tmp_path_factory):

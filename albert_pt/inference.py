@@ -81,6 +81,7 @@ __all__ = [
     "bf16_check",
     "onednn_available",
     "optimize_for_inference",
+    "packed_chunks",
     "tanh_gelu_via_sigmoid_",
 ]
 
@@ -470,6 +471,23 @@ class _Layout:
         return context.reshape(-1, width // 3).index_select(0, self.index)
 
 
+def packed_chunks(lengths: Sequence[int], max_tokens: int = CHUNK_TOKENS) -> list[list[int]]:
+    """How :meth:`FastAlbert.encode_batch` cuts sequences of these lengths into chunks: the sequences' indices
+    sorted by decreasing length, cut so that each chunk's attention holds at most ``max_tokens`` padded rows (and
+    at least one sequence).
+
+    >>> packed_chunks([3, 9, 5, 2], max_tokens=12)
+    [[1], [2, 0], [3]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    chunks, start = [], 0
+    while start < len(order):
+        stop = min(len(order), start + max(1, max_tokens // lengths[order[start]]))
+        chunks.append(order[start:stop])
+        start = stop
+    return chunks
+
+
 class FastAlbert:
     """The fast inference path of one albert_pt model (any head); build it with :meth:`from_model`.
 
@@ -695,14 +713,8 @@ class FastAlbert:
                     max_tokens: int = CHUNK_TOKENS) -> list[dict[str, torch.Tensor]]:
         """Per-sequence head outputs (without batch dimension) in the order of ``seqs``."""
         lengths = [int(s.shape[0]) for s in seqs]
-        order = sorted(range(len(seqs)), key=lambda i: -lengths[i])
         results: list[dict[str, torch.Tensor] | None] = [None] * len(seqs)
-        start = 0
-        while start < len(order):
-            longest = lengths[order[start]]
-            # a chunk holds at most max_tokens padded attention rows (and at least one sequence)
-            stop = min(len(order), start + max(1, max_tokens // longest))
-            chunk = order[start:stop]
+        for chunk in packed_chunks(lengths, max_tokens):
             chunk_lengths = [lengths[i] for i in chunk]
             ids = torch.cat([seqs[i] for i in chunk])
             typ = None if types is None else torch.cat([types[i] for i in chunk])
@@ -724,7 +736,6 @@ class FastAlbert:
                     else:
                         row[key] = value[offsets[j]: offsets[j + 1]]
                 results[i] = row
-            start = stop
         return results  # type: ignore[return-value]
 
     def encode_batch(self, sequences: Sequence[Sequence[int]] | Mapping[str, Any],

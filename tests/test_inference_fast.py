@@ -500,8 +500,9 @@ def test_benchmark_command_smoke_run(tmp_path):
     e2e = result["e2e"]
     assert e2e["passages"] == 12 and e2e["real_tokens"] <= e2e["padded_tokens_in_order"]
     big_chunks = f"albert_pt fast, {4 * inference.CHUNK_TOKENS}-row chunks"
+    e2e_floor_rows = {f"matmuls only, unpadded job ({b})" for b in machine["gemm_mix_gflops"]}
     assert set(e2e["rows"]) == {"albert_pt fast + unpadding", big_chunks, "albert_pt padded batches",
-                                "transformers pipeline"}
+                                "transformers pipeline"} | e2e_floor_rows
     assert e2e["prediction_agreement_with_pipeline"]["fast"] == 1.0
     assert e2e["prediction_agreement_with_pipeline"]["fast_big_chunks"] == 1.0
     tok = result["tokenizer"]
@@ -513,6 +514,40 @@ def test_benchmark_command_smoke_run(tmp_path):
     # the e2e floors: the unpadded job's FLOPs are those of the real tokens, fewer than the padded batches'
     assert 0 < e2e["floor"]["unpadded_ms"] < e2e["floor"]["ours_padded_ms"] < e2e["floor"]["padded_ms"]
     assert e2e["gflop_padded"] / e2e["gflop_unpadded"] > e2e["padded_tokens_in_order"] / e2e["real_tokens"] * 0.9
+    # ... at the rate the job's own matmuls reached in the same rounds
+    rate = max(e2e["floor_rate_gflops"].values())
+    assert e2e["floor"]["unpadded_ms"] == pytest.approx(e2e["gflop_unpadded"] * 1e3 / rate)
+
+
+def test_benchmark_e2e_floor_runs_the_fast_paths_matmuls_on_its_chunks(monkeypatch):
+    from albert_core import AlbertConfig
+    from benchmarks.suite import matmul_flops, matmuls_only_packed
+
+    config = AlbertConfig(vocab_size=40, embedding_size=8, hidden_size=16, num_hidden_layers=3,
+                          num_attention_heads=2, intermediate_size=24)
+    lengths = [7, 3, 7, 5, 2]
+    chunks = [[lengths[i] for i in chunk] for chunk in inference.packed_chunks(lengths, max_tokens=14)]
+    assert chunks == [[7, 7], [5, 3], [2]]  # by decreasing length, at most 14 padded attention rows each
+    run, flops = matmuls_only_packed(config, chunks, "default")
+    calls, linear = [], F.linear
+    monkeypatch.setattr(F, "linear", lambda x, w, b: calls.append((*x.shape, w.shape[0])) or linear(x, w, b))
+    run()
+    # per chunk: every linear layer on the real tokens, but the pooler and the last layer's dense and FFN on the
+    # first tokens (one row per sequence) only
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    for n, chunk in enumerate(chunks):
+        tokens, seqs = sum(chunk), len(chunk)
+        expected = ([(tokens, 8, h)] + [(tokens, h, 3 * h)] * layers + [(tokens, h, h)] * (layers - 1)
+                    + [(seqs, h, h)] + [(tokens, h, i)] * (layers - 1) + [(seqs, h, i)]
+                    + [(tokens, i, h)] * (layers - 1) + [(seqs, i, h)] + [(seqs, h, h)])
+        assert sorted(calls[14 * n: 14 * (n + 1)]) == sorted(expected), n
+    assert len(calls) == 14 * len(chunks)
+    last_layer_rest = 2 * (h * h + h * i + i * h)
+    expected_flops = 0.0
+    for chunk in chunks:  # the real work, plus the attention products over each chunk's padding
+        padding = layers * 2 * 2 * h * sum(max(chunk) ** 2 - n ** 2 for n in chunk)
+        expected_flops += sum(matmul_flops(config, 1, n) - (n - 1) * last_layer_rest for n in chunk) + padding
+    assert flops == pytest.approx(expected_flops)
 
 
 def test_benchmark_times_onnxruntimes_gemm_on_the_linear_it_is_given():

@@ -963,7 +963,9 @@ def markdown(result: dict) -> str:
                     f"agreement with the pipeline: {section['prediction_agreement_with_pipeline']}.", ""]
             if section.get("floor"):
                 fl = section["floor"]
-                out += [f"Floors at the forward section's matmuls-only rate: the unpadded job's "
+                rates = ", ".join(f"{k} {v:.1f}" for k, v in section["floor_rate_gflops"].items())
+                out += [f"Floors at the GEMM rate of the job's own matmuls (the *matmuls only* rows, GFLOP/s: "
+                        f"{rates}): the unpadded job's "
                         f"{section['gflop_unpadded']:.0f} GFLOP take {fl['unpadded_ms'] / 1e3:.1f} s, the padded "
                         f"batches' {section['gflop_padded']:.0f} GFLOP {fl['padded_ms'] / 1e3:.1f} s "
                         f"({fl['ours_padded_ms'] / 1e3:.1f} s for ours, whose last layer skips all but the first "

@@ -377,23 +377,33 @@ def sop_accuracy(sop_logits: np.ndarray, sentence_order_label: np.ndarray) -> fl
 
 
 class History:
-    """Rows of :data:`HISTORY_COLUMNS` (a missing value is ``None``), kept in checkpoints and written as CSV.
+    """Rows of a run's ``columns`` (a missing value is ``None``), kept in checkpoints and written as CSV.
+
+    Pre-training records :data:`HISTORY_COLUMNS`; fine-tuning its own, shorter list
+    (:data:`~albert_core.finetuning.run.FINETUNE_HISTORY_COLUMNS`).
 
     >>> history = History()
     >>> history.append(step=1, learning_rate=0.1, loss=2.5)
     >>> history.rows[0]["loss"], history.rows[0]["eval_mlm_accuracy"]
     (2.5, None)
+    >>> History(columns=("step", "loss")).append(step=1, mlm_loss=2.0)
+    Traceback (most recent call last):
+    ...
+    albert_core.errors.ConfigError: unknown history columns: mlm_loss (this history records step, loss)
     """
 
-    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = (), columns: Sequence[str] = HISTORY_COLUMNS) -> None:
+        if "step" not in columns or len(set(columns)) != len(columns):
+            raise ConfigError(f"history columns must be distinct and include 'step', got {list(columns)}")
+        self.columns: tuple[str, ...] = tuple(columns)
         self.rows: list[dict[str, Any]] = [self._row(row) for row in rows]
 
-    @staticmethod
-    def _row(values: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(values) - set(HISTORY_COLUMNS)
+    def _row(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(values) - set(self.columns)
         if unknown:
-            raise ConfigError(f"unknown history columns: {', '.join(sorted(unknown))}")
-        return {column: values.get(column) for column in HISTORY_COLUMNS}
+            raise ConfigError(f"unknown history columns: {', '.join(sorted(unknown))} "
+                              f"(this history records {', '.join(self.columns)})")
+        return {column: values.get(column) for column in self.columns}
 
     def append(self, **values: Any) -> None:
         """Add one row; values are converted to plain Python numbers for JSON."""
@@ -425,16 +435,18 @@ def _plain(value: Any) -> Any:
 
 
 def write_history_csv(rows: Iterable[Mapping[str, Any]] | History, path: str | os.PathLike[str]) -> Path:
-    """Write history rows as CSV with the header :data:`HISTORY_COLUMNS` (atomically); return the path."""
+    """Write history rows as CSV (atomically); return the path. The header is a :class:`History`'s columns, or
+    :data:`HISTORY_COLUMNS` for plain rows."""
     from .io_utils import atomic_file
 
+    columns = rows.columns if isinstance(rows, History) else HISTORY_COLUMNS
     rows = rows.rows if isinstance(rows, History) else list(rows)
     path = Path(path)
     with atomic_file(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(HISTORY_COLUMNS))
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in HISTORY_COLUMNS})
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
     return path
 
 

@@ -38,6 +38,8 @@ from .features import LabelSpace, TaskFeatures, build_features, infer_labels
 BEST_DIR = "best"
 METRICS_FILE = "metrics.json"
 RUN_INFO_FILE = "finetune.json"
+#: the columns of a fine-tuning run's ``history.csv``, one row per update (the evaluations go to ``metrics.json``)
+FINETUNE_HISTORY_COLUMNS = ("step", "learning_rate", "loss", "elapsed_seconds")
 #: Metrics where lower is better (every other metric: higher is better).
 LOWER_IS_BETTER = frozenset({"mse", "loss", "eval_loss"})
 
@@ -182,7 +184,7 @@ class RunRecorder:
     """
 
     metric: str
-    history: History = field(default_factory=History)
+    history: History = field(default_factory=lambda: History(columns=FINETUNE_HISTORY_COLUMNS))
     epochs: list[dict[str, Any]] = field(default_factory=list)
     bf16: bool = False
 
@@ -269,6 +271,7 @@ def check_eval(data: RunData) -> None:
 
 __all__ = [
     "BEST_DIR",
+    "FINETUNE_HISTORY_COLUMNS",
     "METRICS_FILE",
     "RUN_INFO_FILE",
     "BestTracker",

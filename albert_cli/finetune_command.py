@@ -25,6 +25,7 @@ from albert_core.errors import AlbertError
 from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.finetuning import FinetuneConfig
 from albert_core.finetuning.config import TASK_ALIASES, TASK_HEADS
+from albert_core.training import TRAINING_GEMMS
 
 _DEFAULTS = FinetuneConfig(task="classification", model="-", out="-")
 
@@ -86,6 +87,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--bf16", action="store_true",
                         help="bfloat16 mixed precision (float32 weights, optimizer state and loss); refused where the "
                              "hardware lacks native bfloat16 (default: off, float32)")
+    parser.add_argument("--gemm", choices=TRAINING_GEMMS, default="default",
+                        help="PyTorch's GEMM kernel for training: default, onednn (packed weights), or auto (the "
+                             "faster of the two per linear shape, measured on this machine) (default: default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     parser.set_defaults(run=run_finetune)
 
@@ -103,7 +107,7 @@ def config_from_args(args: argparse.Namespace) -> FinetuneConfig:
         clip_norm=args.clip_norm if args.clip_norm else None, labels=args.labels, metric=args.metric,
         doc_stride=args.doc_stride, max_query_length=args.max_query_length, label_all_tokens=args.label_all_tokens,
         classifier_dropout=args.classifier_dropout, max_train_examples=args.max_train_examples,
-        max_eval_examples=args.max_eval_examples, bf16=args.bf16, quiet=args.quiet)
+        max_eval_examples=args.max_eval_examples, bf16=args.bf16, quiet=args.quiet, gemm=args.gemm)
     return config.validate()
 
 

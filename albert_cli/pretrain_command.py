@@ -19,7 +19,7 @@ import argparse
 import sys
 
 from albert_core.errors import AlbertError
-from albert_core.training import TrainingConfig
+from albert_core.training import TRAINING_GEMMS, TrainingConfig
 
 _DEFAULTS = TrainingConfig(data="-", out="-", model_config="-")
 
@@ -85,6 +85,9 @@ def add_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser
     parser.add_argument("--bf16", action="store_true",
                         help="bfloat16 mixed precision; refused where the hardware lacks native bfloat16 "
                              "(default: off, float32)")
+    parser.add_argument("--gemm", choices=TRAINING_GEMMS, default="default",
+                        help="PyTorch's GEMM kernel for training: default, onednn (packed weights), or auto (the "
+                             "faster of the two per linear shape, measured on this machine) (default: default)")
     parser.add_argument("--fsdp", action="store_true",
                         help="PyTorch only: shard parameters and optimizer state over the torchrun workers "
                              "(FullyShardedDataParallel) instead of replicating them (default: off, DDP)")
@@ -106,7 +109,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         weight_decay=args.weight_decay, clip_norm=args.clip_norm if args.clip_norm else None,
         eval_every=args.eval_every, save_every=args.save_every, seed=args.seed, bf16=args.bf16,
         max_eval_examples=args.max_eval_examples, resume=args.resume, keep_checkpoints=args.keep_checkpoints,
-        log_every=args.log_every, quiet=args.quiet, fsdp=args.fsdp)
+        log_every=args.log_every, quiet=args.quiet, fsdp=args.fsdp, gemm=args.gemm)
     return config.validate()
 
 

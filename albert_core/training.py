@@ -66,6 +66,34 @@ _CHECKPOINT_RE = re.compile(rf"^{re.escape(CHECKPOINT_PREFIX)}(\d+)$")
 # ---------------------------------------------------------------------------------------------- configuration
 
 
+#: ``gemm`` of a training configuration: PyTorch's default GEMM, oneDNN's (packed weights), or the faster of the
+#: two per linear shape, measured (``albert_pt.train_kernels``)
+TRAINING_GEMMS = ("default", "onednn", "auto")
+
+
+def check_training_gemm(gemm: Any, backend: str) -> str:
+    """Check a training configuration's ``gemm``: one of :data:`TRAINING_GEMMS`, and ``"default"`` for the
+    TensorFlow backend (whose matmuls already run on oneDNN); return it.
+
+    ``"auto"`` times both kernels per linear shape on this machine (forward and backward) before the first step and
+    keeps the faster; bit-exact resumption then needs the same decisions, which a cache file
+    (``ALBERT_LITE_GEMM_CACHE``) keeps across processes on one machine.
+
+    >>> check_training_gemm("auto", "pt")
+    'auto'
+    >>> check_training_gemm("onednn", "tf")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    albert_core.errors.ConfigError: gemm picks PyTorch's GEMM kernel; ... use gemm='default' with the tf backend
+    """
+    if gemm not in TRAINING_GEMMS:
+        raise ConfigError(f"gemm must be one of {TRAINING_GEMMS}, got {gemm!r}")
+    if backend == "tf" and gemm != "default":
+        raise ConfigError("gemm picks PyTorch's GEMM kernel; TensorFlow runs its matmuls on oneDNN already: "
+                          "use gemm='default' with the tf backend")
+    return gemm
+
+
 @dataclass
 class TrainingConfig:
     """Every setting of a pre-training run; ``validate()`` raises :class:`~albert_core.ConfigError` naming the field.
@@ -74,6 +102,7 @@ class TrainingConfig:
     warm-up steps, 125k updates, batch 4096); set ``global_batch_size``/``accumulation_steps`` to fit your hardware.
     ``model_config`` is a ``config.json`` path, a checkpoint directory, or a preset name (``"albert-base-v2"``).
     ``resume`` is ``"auto"`` (the latest checkpoint in ``out``, if any), ``"none"``, or a checkpoint directory.
+    ``gemm`` picks PyTorch's GEMM kernel for training (:func:`check_training_gemm`).
 
     >>> config = TrainingConfig(data="data", out="run", model_config="albert-base-v2", global_batch_size=8)
     >>> TrainingConfig.from_dict(config.to_dict()) == config
@@ -111,6 +140,7 @@ class TrainingConfig:
     #: End this invocation after this update step, with a checkpoint, without changing the schedule (for
     #: time-sliced jobs, and to test that resuming is exact).
     stop_at_step: int | None = None
+    gemm: str = "default"
 
     def validate(self, world_size: int = 1) -> "TrainingConfig":
         """Check every field (and that the global batch splits evenly over ``world_size`` workers); return self."""
@@ -156,6 +186,10 @@ class TrainingConfig:
             _check_integer("stop_at_step", self.stop_at_step, 1)
         if self.fsdp and self.backend != "pt":
             raise ConfigError("fsdp is a PyTorch option; the TensorFlow backend shards with tf.distribute")
+        check_training_gemm(self.gemm, self.backend)
+        if self.fsdp and self.gemm != "default":
+            raise ConfigError("gemm: the oneDNN training kernels run on whole weights, not on FSDP's shards; "
+                              "use gemm='default' with fsdp")
         return self
 
     @property
@@ -751,10 +785,12 @@ __all__ = [
     "TRAINER_FORMAT",
     "TRAINER_STATE_FILE",
     "TRAINER_VERSION",
+    "TRAINING_GEMMS",
     "History",
     "TrainerState",
     "TrainingConfig",
     "TrainingProgress",
+    "check_training_gemm",
     "batch_positions",
     "batches_for",
     "check_data_fits_model",

@@ -43,6 +43,7 @@ from albert_core.finetuning.run import BestTracker, RunRecorder, epoch_batches, 
 from . import pretraining
 from .modeling import MODEL_CLASSES
 from .optim import AdamW, WarmupPolynomialDecay, clip_grad_norm
+from .kernels import use_training_gemm
 
 
 def _device(model: torch.nn.Module) -> torch.device:
@@ -123,7 +124,7 @@ def finetune(config: FinetuneConfig, *, train_data: Any = None, eval_data: Any =
     data = prepare_run(config, tokenizer, train_data, eval_data)
     torch.manual_seed(config.seed)  # the new head's initial weights and dropout
     model = model if model is not None else load_model(config, data)
-    model.train()
+    use_training_gemm(model.train(), config.gemm)
     optimizer = AdamW(model.named_parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
                       bias_correction=True)
     scheduler = WarmupPolynomialDecay(optimizer, data.schedule)

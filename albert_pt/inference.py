@@ -67,6 +67,7 @@ from albert_core.outputs import BaseModelOutput, ModelOutput
 from albert_core.tuning import Tuner, cpu_model_name
 from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
 
+from .kernels import onednn_available, row_bucket
 from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
 
 __all__ = [
@@ -131,24 +132,6 @@ _ALTERNATIVE_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"gelu_t
 _FORM_SUFFIX = "+sigmoid_form"
 
 
-@functools.lru_cache(maxsize=None)
-def onednn_available(dtype: torch.dtype = torch.float32) -> bool:
-    """Whether this PyTorch build can run ``dtype`` linear layers on oneDNN with packed weights.
-
-    >>> isinstance(onednn_available(), bool), isinstance(onednn_available(torch.bfloat16), bool)
-    (True, True)
-    """
-    if not torch.backends.mkldnn.is_available():
-        return False
-    try:
-        w = torch.ones(2, 2, dtype=dtype)
-        packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
-        y = torch.ops.mkldnn._linear_pointwise(torch.ones(1, 2, dtype=dtype), packed, None, "none", [], "")
-        return bool(torch.equal(y.float(), torch.full((1, 2), 2.0)))
-    except (RuntimeError, AttributeError, NotImplementedError):
-        return False
-
-
 #: The compute dtypes of the fast path, float32 and bfloat16 (for the weights and GEMMs only; LayerNorm, softmax
 #: accumulation, residual sums and outputs stay float32).
 DTYPES = (torch.float32, torch.bfloat16)
@@ -185,11 +168,6 @@ def bf16_check(device: torch.device | str, quiet: bool = False) -> bool:
 #: 13.1 s with 8192 (whose FFN activations, 8192 x 3072 floats, are far out of cache); the benchmark's e2e section
 #: measures both on the machine at hand.
 CHUNK_TOKENS = 2048
-
-
-def _bucket(rows: int) -> int:
-    """``rows`` rounded up to a power of two: the row counts one measurement stands for."""
-    return 1 << max(0, rows - 1).bit_length()
 
 
 class GemmTuner(Tuner):
@@ -234,7 +212,7 @@ class GemmTuner(Tuner):
         candidates = layer.candidates
         if len(candidates) == 1:
             return candidates[0]
-        bucket = _bucket(rows)
+        bucket = row_bucket(rows)
         if any(c.endswith(_FORM_SUFFIX) for c in candidates):
             sigmoid = self.choose_form(layer, rows) == "sigmoid_form"
             candidates = [c for c in candidates if c.endswith("+act") or c.endswith(_FORM_SUFFIX) == sigmoid]
@@ -257,7 +235,7 @@ class GemmTuner(Tuner):
         """``"torch"`` or ``"sigmoid_form"``: the faster form of ``layer``'s activation on its own output for ``rows``
         rows, measured on ``min(bucket, max_form_rows)`` rows (elementwise work slows as it leaves the cache, so it
         is timed nearer its real size than a GEMM)."""
-        bucket = _bucket(rows)
+        bucket = row_bucket(rows)
         measured_rows = min(bucket, self.max_form_rows)
         key = f"rows<={bucket} | act={layer.activation} | width {layer.out_features} | {layer.device.type} | " \
               "forms torch,sigmoid_form"
@@ -376,7 +354,7 @@ class FastLinear:
 
     def choice(self, rows: int) -> str:
         """The candidate used for ``rows`` rows (measured by the tuner on first use of the row bucket)."""
-        bucket = _bucket(rows)
+        bucket = row_bucket(rows)
         found = self._choices.get(bucket)
         if found is None:
             found = self._choices[bucket] = self.tuner.choose(self, rows)

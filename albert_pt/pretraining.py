@@ -74,6 +74,7 @@ from albert_core.training import (
 from albert_core.pretraining.storage import MODEL_INPUT_FIELDS
 
 from .modeling import AlbertForPreTraining
+from .kernels import use_training_gemm
 from .optim import AdamW, Lamb, clip_grad_norm
 
 #: The tensors a forward pass reads from a batch (labels are kept for the loss, computed here).
@@ -478,7 +479,7 @@ def _pretrain(config: TrainingConfig, context: DistributedContext) -> dict[str, 
     check_data_fits_model(train_data.index, model.config, "data")
     if heldout is not None:
         check_data_fits_model(heldout.index, model.config, "heldout")
-    model.to(context.device).train()
+    use_training_gemm(model.to(context.device).train(), config.gemm)
     wrapped = _wrap(model, config, context)
     # fully_shard replaced the parameters by DTensor shards: the optimizer is built on those
     optimizer = build_optimizer(model, config)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from albert_core import AlbertConfig, AlbertTokenizer
+from albert_core import AlbertConfig, AlbertTokenizer, ConfigError
 from albert_core.filenames import DEFAULT_MODEL_DIR
 from albert_core.finetuning import BestTracker, FinetuneConfig
 
@@ -207,6 +207,26 @@ def test_command_line(checkpoint, tmp_path, capsys):
                               "--out", str(tmp_path / "bad"), "--quiet"])
     assert args.run(args) == 2
     assert re.search(r"error: .*bad.jsonl, line 2: missing field 'label'", capsys.readouterr().err)
+
+
+def test_onednn_training_gemms_follow_the_default_kernels_losses(checkpoint, tmp_path, monkeypatch):
+    import albert_pt.kernels as kernels
+    from albert_pt.finetune import finetune
+
+    if not kernels.onednn_available():
+        pytest.skip("this torch build has no oneDNN linear")
+    calls = []
+    apply = kernels._OneDnnLinearFunction.apply
+    monkeypatch.setattr(kernels._OneDnnLinearFunction, "apply", lambda *a: calls.append(1) or apply(*a))
+    finetune(make_config(checkpoint, tmp_path / "default"), train_data=TRAIN, eval_data=EVAL)
+    assert not calls
+    tuned = finetune(make_config(checkpoint, tmp_path / "onednn", gemm="onednn"), train_data=TRAIN, eval_data=EVAL)
+    assert calls and {type(m).__name__ for m in tuned.model.modules() if isinstance(m, torch.nn.Linear)} == {
+        "TunedLinear"}
+    np.testing.assert_allclose(_history_losses(tmp_path / "onednn"), _history_losses(tmp_path / "default"),
+                               atol=1e-5)
+    with pytest.raises(ConfigError, match="TensorFlow runs its matmuls on oneDNN already"):
+        make_config(checkpoint, tmp_path / "tf", gemm="auto", backend="tf").validate()
 
 
 # ---------------------------------------------------------------------------------------------- bf16

@@ -30,6 +30,7 @@ from albert_core.training import (  # noqa: E402
     read_history_csv,
 )
 from albert_pt import AlbertForPreTraining  # noqa: E402
+from albert_pt.kernels import onednn_available  # noqa: E402
 from albert_pt.pretraining import bf16_support, evaluate, pretrain  # noqa: E402
 
 from conftest import REPO_ROOT, SHAKESPEARE  # noqa: E402
@@ -121,6 +122,51 @@ def test_resume_is_exact_with_dropout_and_accumulation(tiny, tmp_path):
     for name in expected_slots:
         np.testing.assert_array_equal(actual_slots[name], expected_slots[name], err_msg=name)
     assert [r["loss"] for r in second["history"]] == [r["loss"] for r in straight["history"]]
+
+
+@pytest.mark.skipif(not onednn_available(), reason="this torch build has no oneDNN linear")
+def test_onednn_training_gemms_follow_the_default_kernels_losses(tiny, tmp_path, monkeypatch):
+    """--gemm onednn trains through albert_pt.kernels (checked by counting its GEMM calls) with the default kernel's
+    losses and weights, up to float32 rounding amplified by a few LAMB steps."""
+    import albert_pt.kernels as kernels
+
+    calls = []
+    apply = kernels._OneDnnLinearFunction.apply
+    monkeypatch.setattr(kernels._OneDnnLinearFunction, "apply", lambda *a: calls.append(1) or apply(*a))
+    plain = pretrain(make_config(tiny, tmp_path / "default"))
+    assert not calls
+    tuned = pretrain(make_config(tiny, tmp_path / "onednn", gemm="onednn"))
+    assert calls
+    assert load_trainer_checkpoint(tuned["checkpoint"])[0].config.gemm == "onednn"
+    np.testing.assert_allclose([r["loss"] for r in tuned["history"]], [r["loss"] for r in plain["history"]],
+                               atol=1e-4)
+    expected, actual = weights_of(plain["checkpoint"]), weights_of(tuned["checkpoint"])
+    for name in expected:
+        if ".key.bias" in name:  # its gradient is 0 in exact arithmetic (softmax ignores it): LAMB scales noise
+            continue
+        np.testing.assert_allclose(actual[name], expected[name], atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (dict(gemm="mkl"), "gemm must be one of"),
+    (dict(gemm="onednn", backend="tf"), "TensorFlow runs its matmuls on oneDNN already"),
+    (dict(gemm="auto", fsdp=True), "not on FSDP's shards")])
+def test_bad_gemm_settings_are_named(tiny, tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(tiny, tmp_path, **overrides).validate()
+
+
+def test_cli_passes_gemm_and_names_a_bad_one(tiny, tmp_path, capsys):
+    from albert_cli.pretrain_command import add_commands, config_from_args
+
+    base = ["pretrain", "--data", str(tiny["train"]), "--config", str(tiny["model"]), "--out", str(tmp_path),
+            "--total-steps", "4", "--warmup-steps", "1", "--batch-size", "8", "--quiet"]
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    assert config_from_args(parser.parse_args(base + ["--gemm", "auto"])).gemm == "auto"
+    assert config_from_args(parser.parse_args(base)).gemm == "default"
+    assert _cli(base + ["--backend", "tf", "--gemm", "onednn"]) == 2
+    assert "TensorFlow runs its matmuls on oneDNN already" in capsys.readouterr().err
 
 
 def test_checkpoint_continues_from_explicit_path_in_a_new_directory(tiny, tmp_path):

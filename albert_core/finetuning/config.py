@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError
 from ..heads import Head
+from ..training import check_training_gemm
 
 #: The fine-tuning tasks (transformers' pipeline names) and the model head each trains.
 TASK_HEADS: dict[str, Head] = {
@@ -91,6 +92,8 @@ class FinetuneConfig:
         bf16: bfloat16 mixed precision (opt-in): the forward pass and the loss under ``torch.autocast`` in PyTorch,
             the ``mixed_bfloat16`` policy in Keras; weights, optimizer slots and the loss stay float32. Refused
             (:class:`~albert_core.ConfigError`) where the hardware lacks native bfloat16 arithmetic.
+        gemm: PyTorch's GEMM kernel for training (``"default"``, ``"onednn"`` or ``"auto"``: see
+            :func:`~albert_core.training.check_training_gemm`).
         quiet: no progress bar or messages.
     """
 
@@ -120,6 +123,7 @@ class FinetuneConfig:
     max_eval_examples: int | None = None
     bf16: bool = False
     quiet: bool = False
+    gemm: str = "default"
 
     def __post_init__(self) -> None:
         self.task = canonical_task(self.task)
@@ -168,6 +172,7 @@ class FinetuneConfig:
         for name in ("label_all_tokens", "bf16", "quiet"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        check_training_gemm(self.gemm, self.backend)
         if self.version_2_with_negative is not None and not isinstance(self.version_2_with_negative, bool):
             raise ConfigError(f"version_2_with_negative must be true, false or None, got "
                               f"{self.version_2_with_negative!r}")

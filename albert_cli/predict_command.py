@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from albert_core.errors import InputError, UsageError
 from albert_core.filenames import DEFAULT_MODEL_DIR
@@ -74,7 +74,6 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def _read_jsonl(source: str) -> list[Any]:
-    stream: TextIO
     if source == "-":
         lines = sys.stdin.read().splitlines()
     else:

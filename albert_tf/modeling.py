@@ -3,10 +3,11 @@
 1. activations (:data:`ACTIVATION_FNS`, :func:`get_activation`);
 2. :class:`TFAlbertOps`, the tf primitives that :mod:`albert_core.losses` computes every loss with;
 3. backbone modules: embeddings, attention, one block, a parameter group, the shared encoder;
-4. :class:`TFAlbertPreTrainedModel`: checkpoint I/O, the one loss call and, in marked sections, the Keras idioms
-   (dict inputs, ``fit``/``evaluate``, ``predict``, compiled metrics, serving signature, ``export``, ``get_config``
-   and ``.keras`` registration) and transformers' embedding accessors; the output classes are registered with
-   ``keras.tree`` (:func:`register_output_with_keras`) so Keras sees them as nested structures;
+4. :class:`TFAlbertPreTrainedModel`: building a head, the one loss call, transformers' embedding accessors and
+   checkpoint I/O; the Keras idioms (dict inputs, ``fit``/``evaluate``, ``predict``, compiled metrics, serving
+   signature, ``export``, ``get_config``) are the mixins of :mod:`albert_tf.keras_idioms` it inherits, and the
+   ``.keras`` registration is on each model class; the output classes are registered with ``keras.tree``
+   (:func:`register_output_with_keras`) so Keras sees them as nested structures;
 5. :class:`TFAlbertModel`, the backbone (input checks, the padding-mask bias, head mask, the pooler);
 6. the task heads and :data:`MODEL_CLASSES`.
 
@@ -20,22 +21,20 @@ labels before the compiled step instead.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 import tensorflow as tf
 
 from albert_core.checkpoints import save_safetensors_checkpoint
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
-from albert_core.errors import InputError, UsageError
+from albert_core.errors import InputError
 from albert_core.heads import HEADS, part_outputs
-from albert_core.losses import NumpyOps, TensorOps, check_label_ranges, flatten_choices, head_loss, unflatten_choices
+from albert_core.losses import TensorOps, flatten_choices, head_loss, unflatten_choices
 from albert_core.outputs import (
     BaseModelOutput,
     MaskedLMOutput,
@@ -70,6 +69,7 @@ from albert_core.weights import (
 # is imported, after which ``tf.keras`` silently resolves to Keras 2 (tf_keras) in that process and its children.
 import keras  # noqa: E402
 
+from .keras_idioms import _CHECK_END, _CHECK_START, KerasExportMixin, KerasTrainingMixin  # noqa: E402
 from .layers import Block, Dense, EmbeddingTable, LayerNorm, apply_dropout, dropout_layer  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
@@ -159,9 +159,8 @@ def get_activation(name: str) -> Callable[[tf.Tensor], tf.Tensor]:
 # ---------------------------------------------------------------------------------------------------------------------
 # 2. The tf primitives of albert_core.losses
 
-# A failed label check inside tf.function surfaces as tf.errors.InvalidArgumentError; these markers let the Keras
-# entry points find the check's message in it and raise InputError instead (see _label_errors_as_input_errors).
-_CHECK_START, _CHECK_END = "<<albert-lite InputError: ", ">>"
+# guard_range wraps its message in keras_idioms' markers, where the Keras entry points find it in the
+# tf.errors.InvalidArgumentError of a failed check and raise InputError instead.
 
 
 class TFAlbertOps(TensorOps):
@@ -230,23 +229,6 @@ class TFAlbertOps(TensorOps):
                                     [f"{_CHECK_START}{message}{_CHECK_END}"])
         with tf.control_dependencies([check]):
             return tf.identity(x)
-
-
-def _message_of_label_check(error: tf.errors.InvalidArgumentError) -> str | None:
-    """The InputError message carried by a failed :meth:`TFAlbertOps.guard_range` check, if ``error`` is one."""
-    found = re.search(re.escape(_CHECK_START) + "(.*?)" + re.escape(_CHECK_END), str(error.message), re.DOTALL)
-    return found.group(1) if found else None
-
-
-@contextlib.contextmanager
-def _label_errors_as_input_errors() -> Iterator[None]:
-    try:
-        yield
-    except tf.errors.InvalidArgumentError as error:
-        message = _message_of_label_check(error)
-        if message is None:
-            raise
-        raise InputError(message) from error
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -499,21 +481,15 @@ def _to_tensor(x, dtype=None):
     return tf.convert_to_tensor(x, dtype=dtype)
 
 
-def _clone_metric(metric):
-    """A fresh copy of a Keras metric object (same class and config, new state) or the identifier itself."""
-    if isinstance(metric, keras.metrics.Metric):
-        return type(metric).from_config(metric.get_config())
-    return metric
-
-
 def _static_shape(x) -> list[int | None] | None:
     if x is None:
         return None
     return list(x.shape) if hasattr(x, "shape") else list(np.shape(x))
 
 
-class TFAlbertPreTrainedModel(keras.Model):
-    """Base of every ALBERT Keras model: config check, canonical weight I/O, the loss, and the Keras idioms.
+class TFAlbertPreTrainedModel(KerasTrainingMixin, KerasExportMixin, keras.Model):
+    """Base of every ALBERT Keras model: config check, canonical weight I/O, the loss, and (inherited from the
+    mixins of :mod:`albert_tf.keras_idioms`) the Keras idioms.
 
     Subclasses set :attr:`head`, build their layers in ``__init__`` and implement ``call``. Not meant to be built
     directly; use :class:`TFAlbertModel` or one of the task heads. Every variable is created by the constructor
@@ -547,6 +523,10 @@ class TFAlbertPreTrainedModel(keras.Model):
     label_keys: tuple[str, ...] = ()
     #: the tf primitives :func:`albert_core.losses.head_loss` computes every loss with
     ops: ClassVar[TensorOps] = TFAlbertOps()
+    # for the Keras mixins (albert_tf.keras_idioms): the inputs a dict in the first argument may hold besides the
+    # labels, and the conversion of label values to tensors
+    _input_names: ClassVar[tuple[str, ...]] = INPUT_NAMES
+    _to_tensor = staticmethod(_to_tensor)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -563,6 +543,163 @@ class TFAlbertPreTrainedModel(keras.Model):
         self.config = config
         #: what the last :meth:`load_canonical_state` / :meth:`from_pretrained` matched (``None`` before any load)
         self.load_report: LoadReport | None = None
+
+    # ------------------------------------------------------------------ building a head from its HEADS row
+
+    def _backbone(self) -> "TFAlbertModel":
+        """The head's ``albert`` backbone, with the pooler exactly when the head uses it."""
+        return TFAlbertModel(self.config, add_pooling_layer=HEADS[self.head].pooler, name="albert")
+
+    def _part_width(self, prefix: str) -> int:
+        """The output width of the head part named ``prefix``, as the head table sets it."""
+        part = next(part for part in HEADS[self.head].parts if part.prefix == prefix)
+        return part_outputs(part, vars(self.config))
+
+    def _linear_part(self, prefix: str) -> Dense:
+        """The ``H -> outputs`` dense layer of the head part named ``prefix``."""
+        return Dense(self.config.hidden_size, self._part_width(prefix), self.config, name=prefix)
+
+    # ------------------------------------------------------------------ the loss
+
+    def _head_output(self, output_class: type[ModelOutput], backbone: BaseModelOutput,
+                     label_values: tuple[Any, ...], **outputs: tf.Tensor) -> ModelOutput:
+        """``output_class`` holding ``outputs``, the backbone's hidden states / attentions, and the head's loss.
+
+        ``label_values`` are the head's label arguments in the order of ``HEADS[head].label_names``;
+        :func:`albert_core.losses.head_loss` checks them and decides the float32 loss (``None`` without labels).
+        """
+        labels = {name: _to_tensor(value) for name, value in zip(HEADS[self.head].label_names, label_values)}
+        loss = head_loss(self.head, self.config, outputs, labels, self.ops)
+        return output_class(loss=loss, **outputs, hidden_states=backbone.hidden_states,
+                            attentions=backbone.attentions)
+
+    # ------------------------------------------------------------------ token embeddings (transformers' names)
+
+    def _albert_backbone(self) -> "TFAlbertModel":
+        return self if isinstance(self, TFAlbertModel) else self.albert
+
+    def get_input_embeddings(self) -> EmbeddingTable:
+        """The word-embedding table: an :class:`~albert_tf.layers.EmbeddingTable`, variable
+        ``.embeddings`` ``[vocab_size, embedding_size]``.
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> tuple(TFAlbertForMaskedLM(cfg).get_input_embeddings().embeddings.shape)
+        (20, 8)
+        """
+        return self._albert_backbone().embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: Any) -> None:
+        """Replace the word embeddings by ``value``'s: an :class:`~albert_tf.layers.EmbeddingTable`, a variable or
+        an array ``[rows, embedding_size]``.
+
+        The values are copied into the model's own table (which the masked-LM decoder stays tied to); a different
+        number of rows resizes the vocabulary first, as :meth:`resize_token_embeddings`.
+
+        Raises:
+            ~albert_core.InputError: when ``value`` is not ``[rows, embedding_size]``.
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForMaskedLM(cfg)
+        >>> model.set_input_embeddings(np.ones((24, 8), np.float32))
+        >>> model.config.vocab_size, float(model.get_output_embeddings().embeddings[23, 0])
+        (24, 1.0)
+        """
+        table = value.embeddings if isinstance(value, EmbeddingTable) else value
+        array = np.asarray(table.numpy() if hasattr(table, "numpy") else table, dtype=np.float32)
+        if array.ndim != 2 or array.shape[1] != self.config.embedding_size:
+            raise InputError(f"input embeddings must be [rows, embedding_size={self.config.embedding_size}], "
+                             f"got shape {list(array.shape)}")
+        if array.shape[0] != self.config.vocab_size:
+            self.resize_token_embeddings(array.shape[0])
+        self.get_input_embeddings().embeddings.assign(array)
+
+    def get_output_embeddings(self) -> EmbeddingTable | None:
+        """The masked-LM decoder's matrix, which is the word-embedding table itself (tied: logits are
+        ``hidden @ table^T + bias``); ``None`` for heads without a masked-LM decoder.
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForMaskedLM(cfg)
+        >>> model.get_output_embeddings() is model.get_input_embeddings()
+        True
+        >>> TFAlbertForSequenceClassification(cfg).get_output_embeddings() is None
+        True
+        """
+        return self.get_input_embeddings() if isinstance(getattr(self, "predictions", None), AlbertMLMHead) else None
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None) -> EmbeddingTable:
+        """Give the vocabulary ``new_num_tokens`` rows; return the word-embedding table.
+
+        Existing rows keep their values (the last ones are dropped when shrinking); new rows are drawn from the
+        model's initialiser (truncated normal, ``initializer_range``). The masked-LM bias is resized with it (new
+        entries 0), the decoder stays tied to the table, and ``config.vocab_size`` is updated. ``None`` changes
+        nothing. The compiled ``fit``/``predict`` functions are dropped; compile again, with a new optimizer,
+        before training on.
+
+        Raises:
+            ~albert_core.InputError: when ``new_num_tokens`` is not a positive integer.
+            ~albert_core.ConfigError: when the config would not validate with it (e.g. ``pad_token_id`` outside).
+
+        >>> import numpy as np
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertForMaskedLM(cfg)
+        >>> old = model.get_input_embeddings().embeddings.numpy()
+        >>> table = model.resize_token_embeddings(25)
+        >>> tuple(table.embeddings.shape), tuple(model.predictions.bias.shape), model.config.vocab_size
+        ((25, 8), (25,), 25)
+        >>> bool(np.array_equal(table.embeddings.numpy()[:20], old))
+        True
+        >>> tuple(model(np.array([[2, 24, 3]])).logits.shape)
+        (1, 3, 25)
+        """
+        table = self.get_input_embeddings()
+        if new_num_tokens is None:
+            return table
+        if isinstance(new_num_tokens, bool) or not isinstance(new_num_tokens, (int, np.integer)) \
+                or new_num_tokens < 1:
+            raise InputError(f"new_num_tokens must be a positive integer, got {new_num_tokens!r}")
+        new_num_tokens = int(new_num_tokens)
+        if new_num_tokens == self.config.vocab_size:
+            return table
+        self.config.copy(vocab_size=new_num_tokens)  # raises ConfigError before anything changes
+        table.resize_rows(new_num_tokens, self.config)
+        head = getattr(self, "predictions", None)
+        if isinstance(head, AlbertMLMHead):
+            head.resize_bias(new_num_tokens)
+        self.config.vocab_size = new_num_tokens
+        # traced functions hold the old variables
+        self.train_function = self.test_function = self.predict_function = None
+        return table
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """The number of weights (tied ones once), as transformers' ``num_parameters``.
+
+        ``exclude_embeddings`` leaves out every embedding table (word, position, token type and, with relative
+        positions, the distance table).
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> model = TFAlbertModel(cfg)
+        >>> model.num_parameters() == model.count_params()
+        True
+        >>> model.num_parameters() - model.num_parameters(exclude_embeddings=True)  # (20 + 512 + 2) * 8
+        4272
+        """
+        variables = self.trainable_variables if only_trainable else self.variables
+        if exclude_embeddings:
+            tables = {id(v) for name, v in self.canonical_variables().items()
+                      if name.endswith(("_embeddings.weight", "distance_embedding.weight"))}
+            variables = [v for v in variables if id(v) not in tables]
+        return int(sum(int(np.prod(v.shape)) for v in variables))
 
     # ------------------------------------------------------------------ canonical state
 
@@ -709,535 +846,6 @@ class TFAlbertPreTrainedModel(keras.Model):
         """
         return save_safetensors_checkpoint(directory, self.canonical_state(), self.config, self.head, dtype=dtype)
 
-    # ------------------------------------------------------------------ building a head from its HEADS row
-
-    def _backbone(self) -> "TFAlbertModel":
-        """The head's ``albert`` backbone, with the pooler exactly when the head uses it."""
-        return TFAlbertModel(self.config, add_pooling_layer=HEADS[self.head].pooler, name="albert")
-
-    def _part_width(self, prefix: str) -> int:
-        """The output width of the head part named ``prefix``, as the head table sets it."""
-        part = next(part for part in HEADS[self.head].parts if part.prefix == prefix)
-        return part_outputs(part, vars(self.config))
-
-    def _linear_part(self, prefix: str) -> Dense:
-        """The ``H -> outputs`` dense layer of the head part named ``prefix``."""
-        return Dense(self.config.hidden_size, self._part_width(prefix), self.config, name=prefix)
-
-    # ------------------------------------------------------------------ the loss
-
-    def _head_output(self, output_class: type[ModelOutput], backbone: BaseModelOutput,
-                     label_values: tuple[Any, ...], **outputs: tf.Tensor) -> ModelOutput:
-        """``output_class`` holding ``outputs``, the backbone's hidden states / attentions, and the head's loss.
-
-        ``label_values`` are the head's label arguments in the order of ``HEADS[head].label_names``;
-        :func:`albert_core.losses.head_loss` checks them and decides the float32 loss (``None`` without labels).
-        """
-        labels = {name: _to_tensor(value) for name, value in zip(HEADS[self.head].label_names, label_values)}
-        loss = head_loss(self.head, self.config, outputs, labels, self.ops)
-        return output_class(loss=loss, **outputs, hidden_states=backbone.hidden_states,
-                            attentions=backbone.attentions)
-
-    # ------------------------------------------------------------------ Keras: inputs as one dict
-
-    def __call__(self, *args, **kwargs):
-        # Keras fit passes the inputs (and labels) as one dict in the first argument; spread it into keyword
-        # arguments so that ``call`` has one signature. Keyword arguments given as well take precedence.
-        if args and isinstance(args[0], Mapping):
-            inputs = dict(args[0])
-            known = INPUT_NAMES + self.label_keys
-            unknown = sorted(set(inputs) - set(known))
-            if unknown:
-                raise InputError(f"unknown input names {unknown}; expected some of {list(known)}")
-            inputs.update({key: value for key, value in kwargs.items() if value is not None})
-            args, kwargs = args[1:], inputs
-        return super().__call__(*args, **kwargs)
-
-    # ------------------------------------------------------------------ Keras: fit / evaluate
-
-    def _labels_from_y(self, y) -> dict:
-        if y is None:
-            return {}
-        if isinstance(y, Mapping):
-            unknown = set(y) - set(self.label_keys)
-            if unknown:
-                raise InputError(f"unknown label names {sorted(unknown)}; expected some of {list(self.label_keys)}")
-            return dict(y)
-        if len(self.label_keys) != 1:
-            raise InputError(f"{type(self).__name__} needs labels as a dict with keys {list(self.label_keys)}")
-        return {self.label_keys[0]: y}
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The built-in loss for Keras ``fit``/``evaluate``: labels in the input dict or given as ``y``.
-
-        ``y`` is the labels tensor (heads with one label argument) or a dict of label arguments. Sample weights are
-        not supported. Any Keras-compiled loss is ignored: the model's own loss is the loss. Returns a float32
-        scalar.
-
-        >>> import numpy as np
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> model = TFAlbertForSequenceClassification(cfg)
-        >>> ids = np.array([[2, 5, 3]])
-        >>> loss = model.compute_loss(x={"input_ids": ids}, y=np.array([1]), y_pred=model(ids))
-        >>> bool(abs(float(loss) - float(model(ids, labels=np.array([1])).loss)) < 1e-6)
-        True
-        """
-        if sample_weight is not None:
-            raise InputError("sample_weight is not supported; mask labels with -100 instead")
-        labels = self._labels_from_y(y)
-        if labels:
-            labels = {name: _to_tensor(value) for name, value in labels.items()}
-            loss = head_loss(self.head, self.config, y_pred, labels, self.ops)
-        else:  # the labels came in the input dict: call computed the loss
-            loss = None if y_pred is None else y_pred.get("loss")
-        if loss is None:
-            raise InputError(f"fit/evaluate need labels ({', '.join(self.label_keys)}), in the input dict or as y")
-        # Keras sums the replicas' gradients and un-scales the logged loss: each replica's share is 1/R of it
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return loss / replicas if replicas > 1 else loss
-
-    # Inside fit/evaluate the label-range check is a run-time assertion (TFAlbertOps.guard_range); these entry
-    # points report its failure as the InputError an eager call raises. Under XLA (compile(jit_compile=True), which
-    # Keras' default "auto" picks on GPUs) an assertion compiles to nothing, so there the labels are checked before
-    # they reach the compiled step: arrays at once, tf.data datasets by a check mapped over the pipeline.
-
-    def _labels_checked_before_xla(self, x, y):
-        if self.run_eagerly or not self.jit_compile:
-            return x, y
-        if isinstance(x, tf.data.Dataset):
-            return x.map(self._check_element_labels), y
-        self._check_labels(x, y, NumpyOps())
-        return x, y
-
-    def _check_labels(self, x, y, ops: TensorOps) -> dict:
-        labels = {k: v for k, v in x.items() if k in self.label_keys} if isinstance(x, Mapping) else {}
-        labels.update(self._labels_from_y(y))
-        ids = x.get("input_ids") if isinstance(x, Mapping) else x
-        num_choices = ids.shape[1] if HEADS[self.head].choices and ids is not None and len(ids.shape) == 3 else None
-        if ops is not self.ops:
-            labels = {k: np.asarray(v) for k, v in labels.items() if v is not None}
-        return check_label_ranges(self.head, self.config, labels, ops, num_choices=num_choices)
-
-    def _check_element_labels(self, *element):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(element if len(element) > 1 else element[0])
-        checked = self._check_labels(x, y, self.ops)
-        if isinstance(x, Mapping):
-            x = {k: checked.get(k, v) if k in self.label_keys else v for k, v in x.items()}
-        if y is not None:
-            y = {k: checked[k] for k in y} if isinstance(y, Mapping) else checked[self.label_keys[0]]
-        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """Keras ``fit``; labels out of range raise :class:`~albert_core.InputError` naming the argument."""
-        with _label_errors_as_input_errors():
-            x, y = self._labels_checked_before_xla(x, y)
-            return super().fit(x, y, *args, **kwargs)
-
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        """Keras ``evaluate``; labels out of range raise :class:`~albert_core.InputError` naming the argument."""
-        with _label_errors_as_input_errors():
-            x, y = self._labels_checked_before_xla(x, y)
-            return super().evaluate(x, y, *args, **kwargs)
-
-    def train_on_batch(self, x, y=None, *args, **kwargs):
-        """Keras ``train_on_batch``; labels out of range raise :class:`~albert_core.InputError`."""
-        with _label_errors_as_input_errors():
-            x, y = self._labels_checked_before_xla(x, y)
-            return super().train_on_batch(x, y, *args, **kwargs)
-
-    def test_on_batch(self, x, y=None, *args, **kwargs):
-        """Keras ``test_on_batch``; labels out of range raise :class:`~albert_core.InputError`."""
-        with _label_errors_as_input_errors():
-            x, y = self._labels_checked_before_xla(x, y)
-            return super().test_on_batch(x, y, *args, **kwargs)
-
-    # ------------------------------------------------------------------ Keras: predict
-
-    def predict_step(self, data):
-        """Keras ``predict`` on one batch: the output class without ``loss``, labels in the batch ignored.
-
-        ``predict`` and ``predict_on_batch`` therefore return the head's output class (e.g.
-        :class:`~albert_core.outputs.SequenceClassifierOutput`) filled with numpy arrays, one row per example
-        (``out.logits``, ``out["logits"]``; ``dict(out)`` is the plain dict keyed by the output names).
-
-        >>> import numpy as np
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
-        >>> out = TFAlbertForSequenceClassification(cfg).predict(np.array([[2, 5, 3], [2, 6, 3]]), verbose=0)
-        >>> type(out).__name__, type(out.logits).__name__, out.logits.shape
-        ('SequenceClassifierOutput', 'ndarray', (2, 3))
-        """
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if isinstance(x, Mapping):
-            x = {k: v for k, v in x.items() if k not in self.label_keys}
-        out = self(x, training=False)
-        return type(out)(**{k: v for k, v in out.items() if k != "loss"})
-
-    # ------------------------------------------------------------------ Keras: compiled metrics
-
-    #: the output whose compiled metrics each label argument feeds, as ``{output name: label name}``
-    metric_outputs: ClassVar[dict[str, str]] = {}
-
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
-                **kwargs):
-        """Keras ``compile``; ``metrics`` are computed on the head's outputs against its labels.
-
-        The loss is always the model's own (:meth:`compute_loss`). ``metrics`` (names such as ``"accuracy"`` or
-        Keras metric objects) follow :attr:`metric_outputs`: a list applies to every output of the head (a head
-        with two outputs logs ``start_logits_accuracy`` and ``end_logits_accuracy``), a dict keyed by output name
-        picks outputs. Labels the loss ignores (-100; question-answering positions outside the sequence) carry
-        no weight in any metric, so both ``metrics`` and ``weighted_metrics`` are weighted by that mask.
-
-        >>> import numpy as np, keras
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
-        >>> model = TFAlbertForTokenClassification(cfg)
-        >>> model.compile(optimizer="sgd", metrics=["accuracy"])
-        >>> result = model.evaluate({"input_ids": np.array([[2, 5, 3]])}, np.array([[-100, 1, -100]]),
-        ...                         verbose=0, return_dict=True)
-        >>> sorted(result), result["accuracy"] in (0.0, 1.0)  # one labelled token: right or wrong
-        (['accuracy', 'loss'], True)
-        """
-        combined = self._metrics_per_output(metrics, weighted_metrics)
-        super().compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=None,
-                        weighted_metrics=combined, **kwargs)
-
-    def compile_from_config(self, config):
-        """Compile again from a saved ``.keras`` file's compile config (optimizer, metrics), as Keras does."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)  # its slots, before the saved values are loaded
-
-    def _metrics_per_output(self, metrics, weighted_metrics):
-        given = [m for m in (metrics, weighted_metrics) if m]
-        if not given:
-            return None
-        outputs = list(self.metric_outputs)
-        if not outputs:
-            raise UsageError(f"{type(self).__name__} takes no labels, so it has no metrics to compute")
-        per_output: dict[str, list] = {name: [] for name in outputs}
-        for group in given:
-            if isinstance(group, Mapping):
-                unknown = sorted(set(group) - set(outputs))
-                if unknown:
-                    raise UsageError(f"metrics for unknown outputs {unknown}; {type(self).__name__} computes "
-                                     f"metrics on {outputs}")
-                for name, entry in group.items():
-                    per_output[name].extend(entry if isinstance(entry, (list, tuple)) else [entry])
-            elif isinstance(group, (list, tuple)):
-                for i, name in enumerate(outputs):  # each output gets its own metric object
-                    per_output[name].extend(m if i == 0 or isinstance(m, str) else _clone_metric(m) for m in group)
-            else:
-                raise UsageError(f"metrics must be a list or a dict keyed by output name, got {type(group).__name__}")
-        if len(outputs) == 1:
-            return per_output[outputs[0]]
-        return {name: entries for name, entries in per_output.items() if entries}
-
-    def _metric_targets(self, x, y, y_pred):
-        """``(y_true, y_pred, sample_weight)`` for the compiled metrics (``None`` without labels).
-
-        One tensor each for heads with one output, dicts keyed by output name otherwise. The weight is 0 where
-        the loss ignores the label, which is then replaced by 0 (any valid class).
-        """
-        labels = {k: v for k, v in x.items() if k in self.label_keys} if isinstance(x, Mapping) else {}
-        labels.update(self._labels_from_y(y))
-        y_true, preds, weights = {}, {}, {}
-        for output, label_name in self.metric_outputs.items():
-            if labels.get(label_name) is None or output not in y_pred:
-                continue
-            label = tf.convert_to_tensor(labels[label_name])
-            pred = y_pred[output]
-            if label.dtype.is_integer:
-                if self.head is Head.QUESTION_ANSWERING:  # positions clamp to [0, seq]; seq means outside
-                    seq = tf.cast(tf.shape(pred)[-1], label.dtype)
-                    label = tf.clip_by_value(tf.reshape(label, [-1]), tf.zeros([], label.dtype), seq)
-                    keep = tf.not_equal(label, seq)
-                else:
-                    keep = tf.not_equal(label, tf.cast(-100, label.dtype))
-                label = tf.where(keep, label, tf.zeros_like(label))
-                weight = tf.cast(keep, tf.float32)
-            else:  # regression / multi-label targets: every value counts
-                weight = tf.ones(tf.shape(label)[:1], tf.float32)
-            y_true[output], preds[output], weights[output] = label, pred, weight
-        if not y_true:
-            return None
-        if len(self.metric_outputs) == 1:
-            (output,) = y_true
-            return y_true[output], preds[output], weights[output]
-        return y_true, preds, weights
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        """Update the compiled metrics from the head's outputs and labels (see :meth:`compile`)."""
-        targets = self._metric_targets(x, y, y_pred) if y_pred is not None else None
-        if targets is None:
-            return self.get_metrics_result()
-        y_true, preds, weights = targets
-        return super().compute_metrics(x, y_true, preds, sample_weight=weights)
-
-    # ------------------------------------------------------------------ Keras: serving signature, SavedModel
-
-    def serving_signature(self) -> list[tf.TensorSpec]:
-        """The input signature of the serving function: int32 ``input_ids``, ``attention_mask``, ``token_type_ids``.
-
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> [tuple(spec.shape) for spec in TFAlbertForMultipleChoice(cfg).serving_signature()][0]
-        (None, None, None)
-        """
-        shape = [None, None, None] if HEADS[self.head].choices else [None, None]
-        return [tf.TensorSpec(shape, tf.int32, name=n) for n in ("input_ids", "attention_mask", "token_type_ids")]
-
-    def export_saved_model(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
-        """Export a TensorFlow SavedModel with a ``serving_default`` signature.
-
-        The signature takes int32 ``input_ids``, ``attention_mask`` and ``token_type_ids`` (``[batch, seq]``, or
-        ``[batch, choices, seq]`` for multiple choice; any batch and sequence length) and returns a dict of the
-        output tensors (``logits``, or ``start_logits``/``end_logits``, ``prediction_logits``/``sop_logits``,
-        ``last_hidden_state``/``pooler_output``). Reload with ``tf.saved_model.load(path)`` (no albert-lite needed).
-
-        >>> import tempfile, numpy as np, tensorflow as tf
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
-        >>> model = TFAlbertForSequenceClassification(cfg)
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     _ = model.export_saved_model(d)
-        ...     serve = tf.saved_model.load(d).signatures["serving_default"]
-        ...     out = serve(input_ids=tf.constant([[2, 5, 3]]), attention_mask=tf.ones([1, 3], tf.int32),
-        ...                 token_type_ids=tf.zeros([1, 3], tf.int32))
-        >>> out["logits"].shape
-        TensorShape([1, 3])
-        """
-        path = Path(path)
-        model = self
-
-        def serve(input_ids, attention_mask, token_type_ids):
-            out = model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                        training=False)
-            return {k: v for k, v in out.items() if v is not None and k != "loss"}
-
-        archive = keras.export.ExportArchive()
-        archive.track(self)
-        # the first endpoint is also written as the "serving_default" signature
-        archive.add_endpoint(name="serve", fn=serve, input_signature=self.serving_signature())
-        archive.write_out(str(path), verbose=verbose)
-        return path
-
-    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
-        """Keras ``export``: a SavedModel with :meth:`serving_signature` unless ``input_signature`` is given.
-
-        Works right after construction (every variable exists) and after ``fit``. The artefact's ``serve``
-        endpoint (also its ``serving_default`` signature) takes int32 ``input_ids``, ``attention_mask`` and
-        ``token_type_ids`` of any batch and sequence length and returns a dict of the output tensors, as
-        :meth:`export_saved_model`. With an explicit ``input_signature`` (or another ``format``) Keras' own
-        exporter runs, calling the model positionally (``input_ids, attention_mask, token_type_ids``).
-
-        >>> import tempfile, numpy as np, tensorflow as tf
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> with tempfile.TemporaryDirectory() as d:
-        ...     TFAlbertForMaskedLM(cfg).export(d, verbose=False)
-        ...     ids = tf.constant([[2, 5, 6, 3]])
-        ...     loaded = tf.saved_model.load(d)  # keep it referenced while its functions run
-        ...     out = loaded.serve(ids, tf.ones_like(ids), tf.zeros_like(ids))
-        >>> tuple(out["logits"].shape)
-        (1, 4, 30)
-        """
-        if format == "tf_saved_model" and input_signature is None and not kwargs:
-            self.export_saved_model(filepath, verbose=bool(verbose))
-            return
-        if input_signature is None:
-            input_signature = self.serving_signature()
-        super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
-
-    @property
-    def _default_save_signature(self):
-        # Keras would trace a float32 signature from the build shapes; export_saved_model defines the real one
-        return None
-
-    # ------------------------------------------------------------------ Keras: get_config / from_config
-
-    def get_config(self):
-        """Keras serialisation: the :class:`~albert_core.AlbertConfig` as a dict, the layer name and ``trainable``.
-
-        The classes are registered with ``keras.saving.register_keras_serializable(package="albert_lite")``, so
-        ``model.save("m.keras")`` and ``keras.models.load_model("m.keras")`` need no ``custom_objects`` (the
-        weights travel in the ``.keras`` file, not in this dict).
-
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=2,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> TFAlbertModel.from_config(TFAlbertModel(cfg).get_config()).config.hidden_size
-        8
-        """
-        config = {"config": self.config.to_dict(), "name": self.name, "trainable": self.trainable}
-        if isinstance(self, TFAlbertModel):
-            config["add_pooling_layer"] = self.pooler is not None
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        """Rebuild a freshly initialised model (new weights) from :meth:`get_config` output.
-
-        Args:
-            config: a dict holding ``"config"`` (``AlbertConfig.to_dict()``) and optionally ``name``,
-                ``trainable`` and (for :class:`TFAlbertModel`) ``add_pooling_layer``, as :meth:`get_config`
-                returns it.
-
-        Returns:
-            an instance of ``cls`` built from that configuration.
-
-        Example:
-            >>> from albert_core import AlbertConfig
-            >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
-            ...                    num_attention_heads=2, intermediate_size=16, num_labels=3)
-            >>> clone = TFAlbertForSequenceClassification.from_config({"config": cfg.to_dict()})
-            >>> type(clone).__name__, clone.config == cfg
-            ('TFAlbertForSequenceClassification', True)
-        """
-        config = dict(config)
-        albert_config = config.pop("config")
-        if not isinstance(albert_config, AlbertConfig):
-            albert_config = AlbertConfig.from_dict(albert_config)
-        trainable = config.pop("trainable", True)
-        model = cls(albert_config, **config)
-        model.trainable = trainable
-        return model
-
-    # ------------------------------------------------------------------ token embeddings (transformers' names)
-
-    def _albert_backbone(self) -> "TFAlbertModel":
-        return self if isinstance(self, TFAlbertModel) else self.albert
-
-    def get_input_embeddings(self) -> EmbeddingTable:
-        """The word-embedding table: an :class:`~albert_tf.layers.EmbeddingTable`, variable
-        ``.embeddings`` ``[vocab_size, embedding_size]``.
-
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> tuple(TFAlbertForMaskedLM(cfg).get_input_embeddings().embeddings.shape)
-        (20, 8)
-        """
-        return self._albert_backbone().embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: Any) -> None:
-        """Replace the word embeddings by ``value``'s: an :class:`~albert_tf.layers.EmbeddingTable`, a variable or
-        an array ``[rows, embedding_size]``.
-
-        The values are copied into the model's own table (which the masked-LM decoder stays tied to); a different
-        number of rows resizes the vocabulary first, as :meth:`resize_token_embeddings`.
-
-        Raises:
-            ~albert_core.InputError: when ``value`` is not ``[rows, embedding_size]``.
-
-        >>> import numpy as np
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> model = TFAlbertForMaskedLM(cfg)
-        >>> model.set_input_embeddings(np.ones((24, 8), np.float32))
-        >>> model.config.vocab_size, float(model.get_output_embeddings().embeddings[23, 0])
-        (24, 1.0)
-        """
-        table = value.embeddings if isinstance(value, EmbeddingTable) else value
-        array = np.asarray(table.numpy() if hasattr(table, "numpy") else table, dtype=np.float32)
-        if array.ndim != 2 or array.shape[1] != self.config.embedding_size:
-            raise InputError(f"input embeddings must be [rows, embedding_size={self.config.embedding_size}], "
-                             f"got shape {list(array.shape)}")
-        if array.shape[0] != self.config.vocab_size:
-            self.resize_token_embeddings(array.shape[0])
-        self.get_input_embeddings().embeddings.assign(array)
-
-    def get_output_embeddings(self) -> EmbeddingTable | None:
-        """The masked-LM decoder's matrix, which is the word-embedding table itself (tied: logits are
-        ``hidden @ table^T + bias``); ``None`` for heads without a masked-LM decoder.
-
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> model = TFAlbertForMaskedLM(cfg)
-        >>> model.get_output_embeddings() is model.get_input_embeddings()
-        True
-        >>> TFAlbertForSequenceClassification(cfg).get_output_embeddings() is None
-        True
-        """
-        return self.get_input_embeddings() if isinstance(getattr(self, "predictions", None), AlbertMLMHead) else None
-
-    def resize_token_embeddings(self, new_num_tokens: int | None = None) -> EmbeddingTable:
-        """Give the vocabulary ``new_num_tokens`` rows; return the word-embedding table.
-
-        Existing rows keep their values (the last ones are dropped when shrinking); new rows are drawn from the
-        model's initialiser (truncated normal, ``initializer_range``). The masked-LM bias is resized with it (new
-        entries 0), the decoder stays tied to the table, and ``config.vocab_size`` is updated. ``None`` changes
-        nothing. The compiled ``fit``/``predict`` functions are dropped; compile again, with a new optimizer,
-        before training on.
-
-        Raises:
-            ~albert_core.InputError: when ``new_num_tokens`` is not a positive integer.
-            ~albert_core.ConfigError: when the config would not validate with it (e.g. ``pad_token_id`` outside).
-
-        >>> import numpy as np
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> model = TFAlbertForMaskedLM(cfg)
-        >>> old = model.get_input_embeddings().embeddings.numpy()
-        >>> table = model.resize_token_embeddings(25)
-        >>> tuple(table.embeddings.shape), tuple(model.predictions.bias.shape), model.config.vocab_size
-        ((25, 8), (25,), 25)
-        >>> bool(np.array_equal(table.embeddings.numpy()[:20], old))
-        True
-        >>> tuple(model(np.array([[2, 24, 3]])).logits.shape)
-        (1, 3, 25)
-        """
-        table = self.get_input_embeddings()
-        if new_num_tokens is None:
-            return table
-        if isinstance(new_num_tokens, bool) or not isinstance(new_num_tokens, (int, np.integer)) \
-                or new_num_tokens < 1:
-            raise InputError(f"new_num_tokens must be a positive integer, got {new_num_tokens!r}")
-        new_num_tokens = int(new_num_tokens)
-        if new_num_tokens == self.config.vocab_size:
-            return table
-        self.config.copy(vocab_size=new_num_tokens)  # raises ConfigError before anything changes
-        table.resize_rows(new_num_tokens, self.config)
-        head = getattr(self, "predictions", None)
-        if isinstance(head, AlbertMLMHead):
-            head.resize_bias(new_num_tokens)
-        self.config.vocab_size = new_num_tokens
-        # traced functions hold the old variables
-        self.train_function = self.test_function = self.predict_function = None
-        return table
-
-    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
-        """The number of weights (tied ones once), as transformers' ``num_parameters``.
-
-        ``exclude_embeddings`` leaves out every embedding table (word, position, token type and, with relative
-        positions, the distance table).
-
-        >>> from albert_core import AlbertConfig
-        >>> cfg = AlbertConfig(vocab_size=20, embedding_size=8, hidden_size=8, num_hidden_layers=1,
-        ...                    num_attention_heads=2, intermediate_size=16)
-        >>> model = TFAlbertModel(cfg)
-        >>> model.num_parameters() == model.count_params()
-        True
-        >>> model.num_parameters() - model.num_parameters(exclude_embeddings=True)  # (20 + 512 + 2) * 8
-        4272
-        """
-        variables = self.trainable_variables if only_trainable else self.variables
-        if exclude_embeddings:
-            tables = {id(v) for name, v in self.canonical_variables().items()
-                      if name.endswith(("_embeddings.weight", "distance_embedding.weight"))}
-            variables = [v for v in variables if id(v) not in tables]
-        return int(sum(int(np.prod(v.shape)) for v in variables))
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 5. The backbone
@@ -1304,6 +912,17 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
         self.pooler = Dense(config.hidden_size, config.hidden_size, config, name="pooler") if add_pooling_layer \
             else None
         self.built = True  # every variable exists now; no build step is needed
+
+    def get_config(self):
+        """Keras serialisation: :meth:`TFAlbertPreTrainedModel.get_config` and ``add_pooling_layer``.
+
+        >>> from albert_core import AlbertConfig
+        >>> cfg = AlbertConfig(vocab_size=30, embedding_size=4, hidden_size=8, num_hidden_layers=1,
+        ...                    num_attention_heads=2, intermediate_size=16)
+        >>> TFAlbertModel(cfg, add_pooling_layer=False).get_config()["add_pooling_layer"]
+        False
+        """
+        return {**super().get_config(), "add_pooling_layer": self.pooler is not None}
 
     def _canonical_variables(self):
         out = self.embeddings.canonical_variables(f"{BACKBONE_PREFIX}embeddings")

@@ -376,93 +376,26 @@ def export_saved_model(model, directory: Path, head: Head) -> str:
     return "tf.saved_model.save, signature serving_default"
 
 
-def _constant_values(graph_def) -> dict[str, np.ndarray]:
-    import tensorflow as tf
-
-    return {node.name: tf.make_ndarray(node.attr["value"].tensor) for node in graph_def.node if node.op == "Const"}
-
-
-def expand_new_axis_slices(graph_def) -> int:
-    """Rewrite, in a frozen ``GraphDef``, every ``StridedSlice`` that only inserts new axes (``x[:, None, None, :]``)
-    as a chain of ``ExpandDims``; return how many were rewritten.
-
-    TFLite has no built-in kernel for a strided slice with ``new_axis_mask`` when the input's shape is unknown at
-    conversion time (dynamic batch and sequence), while ``ExpandDims`` is built in; both compute the same tensor.
-    Slices that do anything else (a start, a stop, a stride, a shrunk axis, an ellipsis) are left as they are.
-    """
-    import tensorflow as tf
-
-    constants = _constant_values(graph_def)
-    extra = []
-    rewritten = 0
-    for node in graph_def.node:
-        if node.op != "StridedSlice" or not node.attr["new_axis_mask"].i:
-            continue
-        if node.attr["ellipsis_mask"].i or node.attr["shrink_axis_mask"].i or len(node.input) != 4:
-            continue
-        begin, end, strides = (constants.get(name.split(":")[0].lstrip("^")) for name in node.input[1:])
-        if begin is None or end is None or strides is None or not np.all(strides == 1):
-            continue
-        new_axes = node.attr["new_axis_mask"].i
-        begin_mask, end_mask = node.attr["begin_mask"].i, node.attr["end_mask"].i
-        positions = range(len(strides))
-        if not all(new_axes >> i & 1 or (begin_mask >> i & 1 or begin[i] == 0) and end_mask >> i & 1
-                   for i in positions):
-            continue  # a real slice, not only new axes
-        axes = [i for i in positions if new_axes >> i & 1]
-        dtype = node.attr["T"].type
-        source, name = node.input[0], node.name
-        node.Clear()
-        for k, axis in enumerate(axes):
-            const = tf.compat.v1.NodeDef(name=f"{name}/new_axis_{k}", op="Const")
-            const.attr["dtype"].type = tf.int32.as_datatype_enum
-            const.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(axis, tf.int32))
-            target = node if k == len(axes) - 1 else tf.compat.v1.NodeDef()
-            target.name = name if k == len(axes) - 1 else f"{name}/expand_{k}"
-            target.op = "ExpandDims"
-            target.input.extend([source, const.name])
-            target.attr["T"].type = dtype
-            target.attr["Tdim"].type = tf.int32.as_datatype_enum
-            extra.append(const)
-            if target is not node:
-                extra.append(target)
-            source = target.name
-        rewritten += 1
-    graph_def.node.extend(extra)
-    return rewritten
-
-
 def tflite_module(model, head: Head | str):
-    """The serving function of :func:`serving_module` frozen (variables as constants) and rewritten for TFLite's
-    built-in ops (:func:`expand_new_axis_slices`), as a ``tf.Module`` whose ``serve`` has the same signature."""
+    """The serving function of :func:`serving_module` frozen (variables as constants), as a ``tf.Module`` whose
+    ``serve`` has the same signature and outputs."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     serving = serving_module(model, head)
     concrete = serving.serve.get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
-    graph_def = frozen.graph.as_graph_def()
-    expand_new_axis_slices(graph_def)
     structure = concrete.structured_outputs  # the frozen function's outputs are a flat list, in this dict's order
-    input_names = [t.name for t in frozen.inputs]
-    output_names_ = [t.name for t in frozen.outputs]
-
-    def imports():
-        tf.compat.v1.import_graph_def(graph_def, name="")
-
-    wrapped = tf.compat.v1.wrap_function(imports, [])
-    pruned = wrapped.prune([wrapped.graph.get_tensor_by_name(n) for n in input_names],
-                           [wrapped.graph.get_tensor_by_name(n) for n in output_names_])
     signature = serving.serve.input_signature
 
     class FrozenServingModule(tf.Module):
         def __init__(self) -> None:
             super().__init__(name="albert_serving_frozen")
-            self.pruned = pruned
+            self.frozen = frozen
             self.serve = tf.function(self._serve, input_signature=signature)
 
         def _serve(self, input_ids, attention_mask, token_type_ids):
-            return tf.nest.pack_sequence_as(structure, self.pruned(input_ids, attention_mask, token_type_ids))
+            return tf.nest.pack_sequence_as(structure, self.frozen(input_ids, attention_mask, token_type_ids))
 
     return FrozenServingModule()
 
@@ -470,9 +403,8 @@ def tflite_module(model, head: Head | str):
 def export_tflite(model, path: Path, head: Head) -> str:
     """Write ``model`` as a TFLite flat buffer with TFLite's built-in ops only and dynamic batch and sequence axes.
 
-    The serving function is frozen and rewritten first (:func:`tflite_module`): converted as it is, the variables
-    stay resource variables the interpreter never initialises, and the attention mask's ``[:, None, None, :]``
-    needs a TensorFlow Select op at dynamic shapes.
+    The serving function is frozen first (:func:`tflite_module`): converted as it is, the variables stay resource
+    variables the interpreter never initialises.
     """
     import tensorflow as tf
 

@@ -336,7 +336,7 @@ class AlbertAttention(Block):
         if self.position_embedding_type != "absolute":
             # distance l - r, shifted into [0, 2 * max_positions - 1); added unscaled, after the mask
             positions = tf.range(seq)
-            distance = positions[:, None] - positions[None, :] + self.max_position_embeddings - 1
+            distance = tf.expand_dims(positions, 1) - tf.expand_dims(positions, 0) + self.max_position_embeddings - 1
             table = tf.cast(self.distance_embedding(distance), q.dtype)  # [S, S, head_size]
             relative = tf.einsum("bhld,lrd->bhlr", q, table)
             if self.position_embedding_type == "relative_key_query":
@@ -1012,8 +1012,9 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
         x = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds, training=training)
         mask_bias = None
         if attention_mask is not None:
-            # padded keys get the most negative float32, as transformers does
-            keep = tf.cast(attention_mask, tf.float32)[:, None, None, :]
+            # padded keys get the most negative float32, as transformers does. [B, 1, 1, S] by ExpandDims: the
+            # strided slice of x[:, None, None, :] has no TFLite built-in kernel at dynamic shapes
+            keep = tf.expand_dims(tf.expand_dims(tf.cast(attention_mask, tf.float32), 1), 1)
             mask_bias = (1.0 - keep) * tf.float32.min
         last, hidden_states, attentions = self.encoder(x, mask_bias, self._head_mask(head_mask),
                                                        bool(output_attentions), bool(output_hidden_states),

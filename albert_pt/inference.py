@@ -67,7 +67,7 @@ from albert_core.outputs import BaseModelOutput, ModelOutput
 from albert_core.tuning import Tuner, cpu_model_name
 from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
 
-from .kernels import onednn_available, row_bucket
+from .kernels import GEMM_BACKENDS, onednn_available, row_bucket
 from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
 
 __all__ = [
@@ -86,8 +86,6 @@ __all__ = [
     "tanh_gelu_via_sigmoid_",
 ]
 
-#: The GEMM backends a :class:`FastLinear` can run on (``gemm="auto"`` measures and picks one per shape).
-GEMM_BACKENDS = ("default", "onednn")
 
 #: activation function name (:data:`albert_core.config.ACTIVATION_FUNCTIONS` values) -> oneDNN post-op and algorithm
 _ONEDNN_POSTOPS: dict[str, tuple[str, str]] = {

@@ -23,11 +23,13 @@ training), off the CPU, for dtypes other than float32, or when PyTorch has no on
 >>> from albert_pt import AlbertForMaskedLM
 >>> cfg = AlbertConfig(vocab_size=30, embedding_size=8, hidden_size=16, num_hidden_layers=2,
 ...                    num_attention_heads=2, intermediate_size=32)
->>> model = tune_training_gemms(AlbertForMaskedLM(cfg), gemm="onednn" if onednn_available() else "default")
+>>> model = tune_training_gemms(AlbertForMaskedLM(cfg), gemm="auto", tuner=TrainingGemmTuner(budget_s=0.0))
 >>> ids = torch.tensor([[2, 5, 7, 3]])
->>> model(ids, labels=ids).loss.backward()
+>>> model(ids, labels=ids).loss.backward()  # each shape's kernel is measured on its first use
 >>> sorted({type(m).__name__ for m in model.modules() if isinstance(m, torch.nn.Linear)})
 ['TunedLinear']
+>>> set(training_gemm_choices(model)["predictions.decoder"].values()) <= set(GEMM_BACKENDS)
+True
 """
 
 from __future__ import annotations
@@ -40,14 +42,17 @@ import torch
 import torch.nn.functional as F
 
 from albert_core.errors import ConfigError, UsageError
+from albert_core.training import TRAINING_GEMMS
 from albert_core.tuning import Tuner, cpu_model_name
 
 
-__all__ = ["TRAINING_GEMMS", "TrainingGemmTuner", "TunedLinear", "default_training_tuner", "onednn_available",
+__all__ = ["GEMM_BACKENDS", "TrainingGemmTuner", "TunedLinear", "default_training_tuner", "onednn_available",
            "row_bucket", "tune_training_gemms", "training_gemm_choices", "use_training_gemm"]
 
-#: The kernels a :class:`TunedLinear` trains on (``gemm="auto"`` measures and picks one per shape).
-TRAINING_GEMMS = ("default", "onednn")
+#: The GEMM kernels a linear layer can run on, PyTorch's default (``torch.nn.functional.linear``) and oneDNN with a
+#: packed weight. The fast inference path (:class:`~albert_pt.inference.FastLinear`) and :class:`TunedLinear` pick
+#: among them (with ``gemm="auto"`` by measurement, per shape).
+GEMM_BACKENDS = ("default", "onednn")
 
 
 @functools.lru_cache(maxsize=None)
@@ -127,7 +132,7 @@ class _OneDnnLinearFunction(torch.autograd.Function):
 
 class TrainingGemmTuner(Tuner):
     """Times a linear shape's training GEMMs (forward and backward together) on each kernel of
-    :data:`TRAINING_GEMMS` once and remembers the fastest (a :class:`~albert_core.tuning.Tuner`).
+    :data:`GEMM_BACKENDS` once and remembers the fastest (a :class:`~albert_core.tuning.Tuner`).
 
     A decision is keyed by the row bucket (rows rounded up to a power of two) and the weight shape, and measured on
     random data with ``min(bucket, max_rows)`` rows. The oneDNN candidate packs its weight on every timed call, as a
@@ -138,7 +143,7 @@ class TrainingGemmTuner(Tuner):
 
     >>> tuner = TrainingGemmTuner(budget_s=0.0, min_reps=1)
     >>> layer = tune_training_gemms(torch.nn.Linear(4, 8), tuner=tuner)
-    >>> layer(torch.randn(3, 4)).shape, layer.choice(3) in TRAINING_GEMMS
+    >>> layer(torch.randn(3, 4)).shape, layer.choice(3) in GEMM_BACKENDS
     (torch.Size([3, 8]), True)
     """
 
@@ -253,8 +258,8 @@ def tune_training_gemms(model: torch.nn.Module, gemm: str = "auto",
     Raises:
         ~albert_core.errors.UsageError: an unknown ``gemm``, or ``"onednn"`` where it cannot run.
     """
-    if gemm not in ("auto",) + TRAINING_GEMMS:
-        raise UsageError(f"gemm must be one of {['auto', *TRAINING_GEMMS]}, got {gemm!r}")
+    if gemm not in TRAINING_GEMMS:
+        raise UsageError(f"gemm must be one of {list(TRAINING_GEMMS)}, got {gemm!r}")
     for module in model.modules():
         if not isinstance(module, torch.nn.Linear):
             continue

@@ -67,7 +67,7 @@ _CHECKPOINT_RE = re.compile(rf"^{re.escape(CHECKPOINT_PREFIX)}(\d+)$")
 
 
 #: ``gemm`` of a training configuration: PyTorch's default GEMM, oneDNN's (packed weights), or the faster of the
-#: two per linear shape, measured (``albert_pt.train_kernels``)
+#: two per linear shape, measured (``albert_pt.kernels``)
 TRAINING_GEMMS = ("default", "onednn", "auto")
 
 

@@ -41,9 +41,9 @@ from albert_core.finetuning.features import OUTPUT_NAMES, TaskFeatures, evaluate
 from albert_core.finetuning.run import BestTracker, RunRecorder, epoch_batches, progress_bar, save_best
 
 from . import pretraining
+from .kernels import use_training_gemm
 from .modeling import MODEL_CLASSES
 from .optim import AdamW, WarmupPolynomialDecay, clip_grad_norm
-from .kernels import use_training_gemm
 
 
 def _device(model: torch.nn.Module) -> torch.device:

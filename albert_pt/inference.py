@@ -64,10 +64,10 @@ from albert_core.errors import UsageError, warn_emulated_bf16
 from albert_core.heads import HEADS, Head, per_sequence_output
 from albert_core.losses import flatten_choices, unflatten_choices
 from albert_core.outputs import BaseModelOutput, ModelOutput
-from albert_core.tuning import Tuner, cpu_model_name
+from albert_core.tuning import Tuner
 from albert_core.validation import check_choice_inputs, check_model_inputs, check_sequence_batch
 
-from .kernels import GEMM_BACKENDS, onednn_available, row_bucket
+from .kernels import GEMM_BACKENDS, onednn_available, row_bucket, torch_machine_key
 from .modeling import ACTIVATION_FNS, AlbertForPreTrainingOutput, AlbertModel, AlbertPreTrainedModel
 
 __all__ = [
@@ -198,8 +198,8 @@ class GemmTuner(Tuner):
         self.max_rows, self.max_form_rows = max_rows, max_form_rows
 
     def machine_key(self) -> str:
-        """The prefix of every disk key: CPU model, torch version and thread count."""
-        return f"{cpu_model_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+        """The prefix of every disk key (:func:`~albert_pt.kernels.torch_machine_key`)."""
+        return torch_machine_key()
 
     def choose(self, layer: FastLinear, rows: int) -> str:  # type: ignore[override]
         """The fastest of ``layer.candidates`` for ``rows`` rows (measured on first use of the bucket).

@@ -47,7 +47,7 @@ from albert_core.tuning import Tuner, cpu_model_name
 
 
 __all__ = ["GEMM_BACKENDS", "TrainingGemmTuner", "TunedLinear", "default_training_tuner", "onednn_available",
-           "row_bucket", "tune_training_gemms", "training_gemm_choices", "use_training_gemm"]
+           "row_bucket", "torch_machine_key", "tune_training_gemms", "training_gemm_choices", "use_training_gemm"]
 
 #: The GEMM kernels a linear layer can run on, PyTorch's default (``torch.nn.functional.linear``) and oneDNN with a
 #: packed weight. The fast inference path (:class:`~albert_pt.inference.FastLinear`) and :class:`TunedLinear` pick
@@ -71,6 +71,12 @@ def onednn_available(dtype: torch.dtype = torch.float32) -> bool:
         return bool(torch.equal(y.float(), torch.full((1, 2), 2.0)))
     except (RuntimeError, AttributeError, NotImplementedError):
         return False
+
+
+def torch_machine_key() -> str:
+    """What makes a kernel timing valid in another process: the CPU model, the torch version and its thread count
+    (the disk-key prefix of both GEMM tuners)."""
+    return f"{cpu_model_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
 
 
 def row_bucket(rows: int) -> int:
@@ -153,8 +159,8 @@ class TrainingGemmTuner(Tuner):
         self.max_rows = max_rows
 
     def machine_key(self) -> str:
-        """The prefix of every disk key: CPU model, torch version and thread count."""
-        return f"{cpu_model_name()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+        """The prefix of every disk key (:func:`torch_machine_key`)."""
+        return torch_machine_key()
 
     def choose(self, layer: TunedLinear, rows: int) -> str:  # type: ignore[override]
         """The faster kernel for ``rows`` rows of ``layer`` (measured on first use of the bucket)."""
@@ -209,7 +215,6 @@ class TunedLinear(torch.nn.Linear):
     """An ``nn.Linear`` whose GEMMs run on the kernel its tuner picked for the shape; made by
     :func:`tune_training_gemms` (which swaps the class of existing layers, keeping their parameters)."""
 
-    gemm: str
     gemm_candidates: list[str]
     gemm_tuner: TrainingGemmTuner
 
@@ -219,7 +224,6 @@ class TunedLinear(torch.nn.Linear):
         if gemm == "onednn" and not onednn:
             raise UsageError(f"gemm='onednn' needs float32 weights on CPU and a PyTorch build with oneDNN; this "
                              f"layer's are {self.weight.dtype} on {self.weight.device}")
-        self.gemm = gemm
         self.gemm_candidates = (["onednn"] if gemm == "onednn" else ["default"]
                                 + (["onednn"] if onednn and gemm == "auto" else []))
         self.gemm_tuner = tuner or default_training_tuner()
@@ -266,7 +270,7 @@ def tune_training_gemms(model: torch.nn.Module, gemm: str = "auto",
         if gemm == "default":
             if isinstance(module, TunedLinear):
                 module.__class__ = torch.nn.Linear
-                for name in ("gemm", "gemm_candidates", "gemm_tuner", "_gemm_choices", "_packs"):
+                for name in ("gemm_candidates", "gemm_tuner", "_gemm_choices", "_packs"):
                     module.__dict__.pop(name, None)
             continue
         module.__class__ = TunedLinear

@@ -73,8 +73,8 @@ from albert_core.training import (
 
 from albert_core.pretraining.storage import MODEL_INPUT_FIELDS
 
-from .modeling import AlbertForPreTraining
 from .kernels import use_training_gemm
+from .modeling import AlbertForPreTraining
 from .optim import AdamW, Lamb, clip_grad_norm
 
 #: The tensors a forward pass reads from a batch (labels are kept for the loss, computed here).

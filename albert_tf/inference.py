@@ -125,9 +125,9 @@ def bf16_check(quiet: bool = False) -> bool:
     >>> isinstance(bf16_check(quiet=True), bool)
     True
     """
-    from . import pretraining
+    from .pretraining import bf16_support
 
-    native, reason = pretraining.bf16_support()
+    native, reason = bf16_support()
     if not native and not quiet:
         warn_emulated_bf16("inference", reason, stacklevel=3)
     return native

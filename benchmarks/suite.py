@@ -193,6 +193,11 @@ def onnxruntime_options():
     return options
 
 
+#: the linear layers of the last block that heads reading only the first position run on those rows alone
+#: (albert_pt.inference.FastAlbert._encode_heads)
+POOLED_HEADS_SKIP = ("attention.dense", "ffn", "ffn_output")
+
+
 def linear_shapes(config, pooler: bool = False,
                   mlm_head: bool = False) -> dict[str, tuple[int, int, int, bool]]:
     """Each linear layer of the backbone (and optionally of the pooler and the masked-LM head): ``name -> (in, out,
@@ -274,7 +279,7 @@ def matmuls_only_packed(config, chunks: list[list[int]], backend: str) -> tuple[
     for name, (k, n, count, per_sequence) in linear_shapes(config, pooler=True).items():
         x = torch.randn(most, k, generator=gen)
         w, b = torch.randn(n, k, generator=gen) * 0.02, torch.zeros(n)
-        last_layer_pooled = name in ("attention.dense", "ffn", "ffn_output")
+        last_layer_pooled = name in POOLED_HEADS_SKIP
         layers[name] = (x, w, b, k, n, count, per_sequence, last_layer_pooled)
     plan = []
     for chunk in chunks:
@@ -807,7 +812,7 @@ def section_e2e(s: dict, ctx: dict) -> dict:
     rate = max(rates.values())
     # per position, what the pooled heads skip in the last layer: its dense and FFN layers
     last_layer_rest = sum(2 * k * n for name, (k, n, _, _) in linear_shapes(config).items()
-                          if name in ("attention.dense", "ffn", "ffn_output"))
+                          if name in POOLED_HEADS_SKIP)
     unpadded_flops = sum(matmul_flops(config, 1, n) - (n - 1) * last_layer_rest for n in lengths)
     padded_flops = sum(matmul_flops(config, len(x), max(x)) for x in batches)  # transformers computes every row
     ours_padded_flops = padded_flops - sum(len(x) * (max(x) - 1) * last_layer_rest for x in batches)

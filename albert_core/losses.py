@@ -99,6 +99,11 @@ class TensorOps:
         with ``message``; backends without such checks return ``x`` unchanged."""
         return x
 
+    def labelled_rows(self, x: Tensor, labels: Tensor, ignore_index: int) -> Tensor:
+        """The entries ``x[b, s]`` of ``x [B, S, ...]`` whose ``labels [B, S]`` are not ``ignore_index``, in
+        row-major order, as one sequence ``[1, N, ...]``."""
+        raise NotImplementedError
+
 
 class NumpyOps(TensorOps):
     """:class:`TensorOps` on NumPy arrays (a float64 reference of the loss rules)."""
@@ -140,6 +145,9 @@ class NumpyOps(TensorOps):
     def value_range(self, x, ignore_index):
         values = np.asarray(x)[np.asarray(x) != ignore_index]
         return (int(values.min()), int(values.max())) if values.size else None
+
+    def labelled_rows(self, x, labels, ignore_index):
+        return np.asarray(x)[np.asarray(labels) != ignore_index][None]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -307,6 +315,30 @@ def head_loss(head: Head | str, config: AlbertConfig, outputs: Mapping[str, Tens
     # token and choice cross-entropy
     logits = outputs["logits"]
     return cross_entropy(logits, _class_labels(spec, spec.labels[0], given["labels"], logits, config, ops), ops)
+
+
+def masked_positions(hidden: Tensor, labels: Tensor | None, ops: TensorOps) -> tuple[Tensor, Tensor]:
+    """``hidden [B, S, H]`` and ``labels [B, S]`` cut to the positions whose label is not -100, each as one sequence
+    (``[1, N, H]``, ``[1, N]``): where a masked-LM head runs when only its loss is needed.
+
+    The original pre-training computes the vocabulary projection only at its ``masked_lm_positions``, about 15% of
+    the tokens; the other rows' logits feed no loss. Kept as a ``[batch, seq]`` pair of one sequence, the result
+    goes through :func:`head_loss` and the accuracy counts unchanged.
+
+    >>> hidden = np.arange(12).reshape(2, 3, 2)
+    >>> rows, kept = masked_positions(hidden, np.array([[-100, 7, -100], [5, -100, -100]]), NumpyOps())
+    >>> rows.tolist(), kept.tolist()
+    ([[[2, 3], [6, 7]]], [[7, 5]])
+    >>> masked_positions(hidden, np.array([7, 5]), NumpyOps())
+    Traceback (most recent call last):
+    ...
+    albert_core.errors.InputError: labels must have shape [2, 3], got [2]
+    """
+    if labels is None:
+        raise InputError("masked_positions_only=True needs labels: the masked-LM head runs at the positions whose "
+                         f"label is not {IGNORE_INDEX}")
+    check_labels_shape("labels", ops.shape(labels), list(ops.shape(hidden)[:2]))
+    return ops.labelled_rows(hidden, labels, IGNORE_INDEX), ops.labelled_rows(labels, labels, IGNORE_INDEX)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

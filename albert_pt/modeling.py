@@ -49,7 +49,7 @@ from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
 from albert_core.errors import InputError, UsageError
 from albert_core.loading import prepare_pretrained, warn_about_load
 from albert_core.heads import HEADS, Head, part_outputs
-from albert_core.losses import TensorOps, flatten_choices, head_loss, unflatten_choices
+from albert_core.losses import TensorOps, flatten_choices, head_loss, masked_positions, unflatten_choices
 from albert_core.outputs import (
     BaseModelOutput,
     MaskedLMOutput,
@@ -187,6 +187,9 @@ class AlbertOps(TensorOps):
 
     def guard_range(self, x: torch.Tensor, high: Any, ignore_index: int, message: str) -> torch.Tensor:
         return x  # only reached while tracing: no run-time check (see the class docstring)
+
+    def labelled_rows(self, x: torch.Tensor, labels: torch.Tensor, ignore_index: int) -> torch.Tensor:
+        return x[labels != ignore_index].unsqueeze(0)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -449,6 +452,11 @@ class AlbertPreTrainedModel(nn.Module):
         loss = head_loss(self.head, self.config, outputs, labels, self.ops)
         return output_class(loss=loss, **outputs, hidden_states=backbone.hidden_states,
                             attentions=backbone.attentions)
+
+    def _masked_lm_rows(self, hidden: torch.Tensor, labels: torch.Tensor | None, masked_positions_only: bool
+                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What a masked-LM head runs on and is scored against: every position, or only the labelled ones."""
+        return masked_positions(hidden, labels, self.ops) if masked_positions_only else (hidden, labels)
 
     # ------------------------------------------------------------------ initialisation
 
@@ -1113,15 +1121,19 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, sentence_order_label=None, output_attentions=False,
-                output_hidden_states=False) -> AlbertForPreTrainingOutput:
+                output_hidden_states=False, masked_positions_only: bool = False) -> AlbertForPreTrainingOutput:
         """Masked-LM and sentence-order logits; the other arguments are those of :meth:`AlbertModel.forward`.
 
         Args:
             labels: integer ``[B, S]`` masked-LM target ids in ``[0, vocab_size)``, -100 where no loss is taken.
             sentence_order_label: integer ``[B]``, 0 for the original order, 1 for swapped segments (-100 ignored).
+            masked_positions_only: run the masked-LM head only at the N positions whose label is not -100, as the
+                original pre-training does (see :func:`albert_core.losses.masked_positions`): the same loss and
+                gradients, without the vocabulary projection of every other position. Needs ``labels``.
 
         Returns:
-            :class:`AlbertForPreTrainingOutput` with ``prediction_logits`` ``[B, S, vocab_size]`` and ``sop_logits``
+            :class:`AlbertForPreTrainingOutput` with ``prediction_logits`` ``[B, S, vocab_size]`` (``[1, N,
+            vocab_size]`` with ``masked_positions_only``, in row-major order of the positions) and ``sop_logits``
             ``[B, 2]``. ``loss`` is the MLM plus the SOP cross-entropy, or either alone when only its labels are
             given.
 
@@ -1141,7 +1153,8 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
-        prediction_logits = self.predictions(out.last_hidden_state)
+        hidden, labels = self._masked_lm_rows(out.last_hidden_state, labels, masked_positions_only)
+        prediction_logits = self.predictions(hidden)
         sop_logits = self.sop_classifier(out.pooler_output)
         return self._head_output(AlbertForPreTrainingOutput, out, (labels, sentence_order_label),
                                  prediction_logits=prediction_logits, sop_logits=sop_logits)
@@ -1161,16 +1174,18 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
                 inputs_embeds=None, labels=None, output_attentions=False,
-                output_hidden_states=False) -> MaskedLMOutput:
+                output_hidden_states=False, masked_positions_only: bool = False) -> MaskedLMOutput:
         """Vocabulary logits for every position; the other arguments are those of :meth:`AlbertModel.forward`.
 
         Args:
             labels: integer ``[B, S]`` target ids in ``[0, vocab_size)``, -100 where no loss is taken.
+            masked_positions_only: the head runs only at the N positions whose label is not -100, as in
+                :meth:`AlbertForPreTraining.forward`: the same loss, for training. Needs ``labels``.
 
         Returns:
-            :class:`~albert_core.outputs.MaskedLMOutput` with ``logits`` ``[B, S, vocab_size]`` and, with
-            ``labels``, ``loss``: the mean cross-entropy over the positions whose label is not -100 (0 when there
-            are none).
+            :class:`~albert_core.outputs.MaskedLMOutput` with ``logits`` ``[B, S, vocab_size]`` (``[1, N,
+            vocab_size]`` with ``masked_positions_only``) and, with ``labels``, ``loss``: the mean cross-entropy
+            over the positions whose label is not -100 (0 when there are none).
 
         Example:
             >>> import torch
@@ -1187,10 +1202,14 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
             True
             >>> model(ids, labels=torch.full((1, 4), -100)).loss.item()  # nothing to learn from: 0, not NaN
             0.0
+            >>> only = model(ids, labels=torch.tensor([[-100, 9, -100, -100]]), masked_positions_only=True)
+            >>> tuple(only.logits.shape), bool(torch.allclose(only.loss, out.loss))
+            ((1, 1, 20), True)
         """
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                           output_attentions, output_hidden_states)
-        logits = self.predictions(out.last_hidden_state)
+        hidden, labels = self._masked_lm_rows(out.last_hidden_state, labels, masked_positions_only)
+        logits = self.predictions(hidden)
         return self._head_output(MaskedLMOutput, out, (labels,), logits=logits)
 
 

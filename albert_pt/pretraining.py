@@ -285,12 +285,16 @@ def bf16_autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContex
 
 def pretraining_loss_sums(model: torch.nn.Module, batch: dict[str, torch.Tensor], bf16: bool = False
                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(sum of MLM token cross-entropies, sum of SOP cross-entropies)`` of one micro-batch, in float32."""
-    with bf16_autocast(batch["input_ids"].device, bf16):
-        out = model(**{name: batch[name] for name in MODEL_INPUTS})
+    """``(sum of MLM token cross-entropies, sum of SOP cross-entropies)`` of one micro-batch, in float32.
+
+    The masked-LM head runs at the masked positions only (``masked_positions_only``), as in the original recipe.
+    """
+    labels = batch["labels"]
+    with bf16_autocast(labels.device, bf16):
+        out = model(**{name: batch[name] for name in MODEL_INPUTS}, labels=labels, masked_positions_only=True)
     logits = out.prediction_logits.float()
-    mlm = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1),
-                          ignore_index=IGNORE_INDEX, reduction="sum")
+    mlm = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[labels != IGNORE_INDEX],
+                          reduction="sum")
     sop = F.cross_entropy(out.sop_logits.float(), batch["sentence_order_label"].reshape(-1),
                           ignore_index=IGNORE_INDEX, reduction="sum")
     return mlm, sop
@@ -326,12 +330,12 @@ def evaluate(model: torch.nn.Module, dataset: PretrainingDataset, *, batch_size:
         if len(chunk) == 0:  # this rank ran out: a dummy pass that keeps FSDP's collectives in step
             chunk, weight = np.arange(min(batch_size, count)), 0.0
         batch = _to_device(read_batch(dataset, chunk), context.device)
-        with bf16_autocast(context.device, bf16):
-            out = model(**{name: batch[name] for name in MODEL_INPUTS})
-        logits, sop_logits = out.prediction_logits.float(), out.sop_logits.float()
         labels, order = batch["labels"], batch["sentence_order_label"].reshape(-1)
-        mlm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                   ignore_index=IGNORE_INDEX, reduction="sum")
+        with bf16_autocast(context.device, bf16):
+            out = model(**{name: batch[name] for name in MODEL_INPUTS}, labels=labels, masked_positions_only=True)
+        logits, sop_logits = out.prediction_logits.float(), out.sop_logits.float()
+        labels = labels[labels != IGNORE_INDEX].unsqueeze(0)  # the positions of the logits rows
+        mlm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="sum")
         sop_loss = F.cross_entropy(sop_logits, order, ignore_index=IGNORE_INDEX, reduction="sum")
         totals += weight * np.array([*mlm_correct(logits.cpu().numpy(), labels.cpu().numpy()),
                                      *sop_correct(sop_logits.cpu().numpy(), order.cpu().numpy()),

@@ -34,7 +34,7 @@ from albert_core.checkpoints import save_safetensors_checkpoint
 from albert_core.config import ACTIVATION_FUNCTIONS, AlbertConfig
 from albert_core.errors import InputError
 from albert_core.heads import HEADS, part_outputs
-from albert_core.losses import TensorOps, flatten_choices, head_loss, unflatten_choices
+from albert_core.losses import TensorOps, flatten_choices, head_loss, masked_positions, unflatten_choices
 from albert_core.outputs import (
     BaseModelOutput,
     MaskedLMOutput,
@@ -229,6 +229,9 @@ class TFAlbertOps(TensorOps):
                                     [f"{_CHECK_START}{message}{_CHECK_END}"])
         with tf.control_dependencies([check]):
             return tf.identity(x)
+
+    def labelled_rows(self, x, labels, ignore_index):
+        return tf.expand_dims(tf.boolean_mask(x, tf.not_equal(labels, tf.cast(ignore_index, labels.dtype))), 0)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -572,6 +575,12 @@ class TFAlbertPreTrainedModel(KerasTrainingMixin, KerasExportMixin, keras.Model)
         loss = head_loss(self.head, self.config, outputs, labels, self.ops)
         return output_class(loss=loss, **outputs, hidden_states=backbone.hidden_states,
                             attentions=backbone.attentions)
+
+    def _masked_lm_rows(self, hidden: tf.Tensor, labels: Any, masked_positions_only: bool) -> tuple[tf.Tensor, Any]:
+        """What a masked-LM head runs on and is scored against: every position, or only the labelled ones."""
+        if not masked_positions_only:
+            return hidden, labels
+        return masked_positions(hidden, None if labels is None else _to_tensor(labels), self.ops)
 
     # ------------------------------------------------------------------ token embeddings (transformers' names)
 
@@ -1153,13 +1162,16 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
              inputs_embeds=None, labels=None, sentence_order_label=None, output_attentions=False,
-             output_hidden_states=False, training=False):
+             output_hidden_states=False, training=False, masked_positions_only=False):
         """Masked-LM and sentence-order logits; the inputs are those of :meth:`TFAlbertModel.call`.
 
         Args:
             labels: integer ``[batch, seq]`` masked-LM target ids in ``[0, vocab_size)``, -100 where no loss is
                 taken.
             sentence_order_label: integer ``[batch]``, 0 for segments in their original order, 1 for swapped.
+            masked_positions_only: run the masked-LM head only at the N positions whose label is not -100, as the
+                original pre-training does (see :func:`albert_core.losses.masked_positions`): the same loss and
+                gradients; ``prediction_logits`` is then ``[1, N, vocab_size]``. Needs ``labels``.
 
         Example:
             >>> import keras, numpy as np, tensorflow as tf
@@ -1176,7 +1188,8 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
         """
         out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                                output_attentions, output_hidden_states, training)
-        prediction_logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings)
+        hidden, labels = self._masked_lm_rows(out.last_hidden_state, labels, masked_positions_only)
+        prediction_logits = self.predictions(hidden, self.albert.embeddings.word_embeddings.embeddings)
         sop_logits = self.sop_classifier(out.pooler_output)
         return self._head_output(TFAlbertForPreTrainingOutput, out, (labels, sentence_order_label),
                                  prediction_logits=prediction_logits, sop_logits=sop_logits)
@@ -1215,11 +1228,17 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
         return out
 
     def call(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
-             inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False):
-        """Vocabulary logits for every position; inputs as :meth:`TFAlbertModel.call`, ``labels`` as above."""
+             inputs_embeds=None, labels=None, output_attentions=False, output_hidden_states=False, training=False,
+             masked_positions_only=False):
+        """Vocabulary logits for every position; inputs as :meth:`TFAlbertModel.call`, ``labels`` as above.
+
+        With ``masked_positions_only`` the head runs only at the N positions whose label is not -100, as in
+        :meth:`TFAlbertForPreTraining.call`: the same loss, ``logits`` ``[1, N, vocab_size]``.
+        """
         out = self.albert.call(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
                                output_attentions, output_hidden_states, training)
-        logits = self.predictions(out.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings)
+        hidden, labels = self._masked_lm_rows(out.last_hidden_state, labels, masked_positions_only)
+        logits = self.predictions(hidden, self.albert.embeddings.word_embeddings.embeddings)
         return self._head_output(MaskedLMOutput, out, (labels,), logits=logits)
 
 

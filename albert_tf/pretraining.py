@@ -90,7 +90,7 @@ from albert_core.training import (
 from albert_core.pretraining.storage import LABEL_FIELDS, MODEL_INPUT_FIELDS
 from albert_core.weights import canonical_specs, from_tf_layout, to_tf_layout
 
-from .modeling import TFAlbertForPreTraining
+from .modeling import TFAlbertForPreTraining, TFAlbertOps
 from .optim import AdamW, Lamb, WarmupPolynomialDecay
 
 #: The tensors a forward pass reads from a batch (labels are kept for the loss, computed here).
@@ -340,6 +340,13 @@ def pretraining_loss_sums(prediction_logits: Any, sop_logits: Any, labels: Any,
     return (tf.reduce_sum(tf.where(chosen, token_ce, 0.0)), tf.reduce_sum(tf.where(order_chosen, sop_ce, 0.0)))
 
 
+def masked_labels(labels: Any) -> tf.Tensor:
+    """The labels ``[batch, seq]`` that are not -100, as the one sequence ``[1, N]`` whose rows the
+    ``masked_positions_only`` logits hold."""
+    labels = tf.convert_to_tensor(labels)
+    return TFAlbertOps().labelled_rows(labels, labels, IGNORE_INDEX)
+
+
 class GlobalBatchPreTraining(TFAlbertForPreTraining):
     """:class:`~albert_tf.TFAlbertForPreTraining` whose Keras ``train_step`` makes one update from one global batch.
 
@@ -370,10 +377,13 @@ class GlobalBatchPreTraining(TFAlbertForPreTraining):
         micro_count = tf.shape(features["input_ids"])[0]
 
         def micro_step(index, mlm_sum, sop_sum, grad_sums):
+            token_labels = labels["labels"][index]
             with tf.GradientTape() as tape:
-                out = self({name: value[index] for name, value in features.items()}, training=True)
+                # the masked-LM head runs at the masked positions only, as in the original recipe
+                out = self({name: value[index] for name, value in features.items()}, labels=token_labels,
+                           training=True, masked_positions_only=True)
                 mlm, sop = pretraining_loss_sums(out["prediction_logits"], out["sop_logits"],
-                                                 labels["labels"][index], labels["sentence_order_label"][index])
+                                                 masked_labels(token_labels), labels["sentence_order_label"][index])
                 loss = mlm * scales["mlm_scale"] + sop * scales["sop_scale"]
             grads = tape.gradient(loss, variables)
             # the tied word embeddings get IndexedSlices plus a dense part: loop variables must be dense tensors
@@ -408,10 +418,12 @@ def evaluate(model: TFAlbertForPreTraining, dataset: PretrainingDataset, *, batc
     totals = np.zeros(6)  # mlm correct, mlm counted, sop correct, sop counted, mlm loss sum, sop loss sum
     for start in range(0, count, batch_size):
         batch = read_batch(dataset, np.arange(start, min(start + batch_size, count)))
-        out = model({name: batch[name].astype(np.int32) for name in MODEL_INPUTS}, training=False)
+        out = model({name: batch[name].astype(np.int32) for name in MODEL_INPUTS}, labels=batch["labels"],
+                    training=False, masked_positions_only=True)
         logits, sop_logits = np.asarray(out.prediction_logits, np.float32), np.asarray(out.sop_logits, np.float32)
-        mlm_loss, sop_loss = pretraining_loss_sums(logits, sop_logits, batch["labels"], batch["sentence_order_label"])
-        totals += np.array([*mlm_correct(logits, batch["labels"]),
+        labels = np.asarray(masked_labels(batch["labels"]))  # the positions of the logits rows
+        mlm_loss, sop_loss = pretraining_loss_sums(logits, sop_logits, labels, batch["sentence_order_label"])
+        totals += np.array([*mlm_correct(logits, labels),
                             *sop_correct(sop_logits, batch["sentence_order_label"]),
                             float(mlm_loss), float(sop_loss)])
     mlm_right, mlm_total, sop_right, sop_total, mlm_sum, sop_sum = totals.tolist()
@@ -636,6 +648,7 @@ __all__ = [
     "evaluate",
     "is_chief",
     "load_optimizer_slots",
+    "masked_labels",
     "optimizer_description",
     "optimizer_slots",
     "pretrain",

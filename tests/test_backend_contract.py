@@ -250,6 +250,44 @@ def test_pretraining_loss_by_hand(zoo, backend):
                 "sop only")
 
 
+MLM_HEADS = (Head.PRETRAINING, Head.MASKED_LM)
+
+
+@pytest.mark.parametrize("head", MLM_HEADS, ids=head_ids(MLM_HEADS))
+@pytest.mark.parametrize("backend,graph", [("pt", False), ("tf", False), ("tf", True)],
+                         ids=["pt", "tf", "tf-tf.function"])
+def test_masked_positions_only_keeps_the_labelled_rows(zoo, backend, head, graph):
+    entry = zoo(backend, head)
+    inputs, labels = make_inputs(entry.config, head), make_labels(entry.config, head)
+    logits_key = HEADS[head].outputs[0]
+    full = to_numpy(run(backend, entry.model, inputs)[logits_key])
+    call = entry.model
+    if graph:
+        call = tf.function(lambda **kw: entry.model(**kw, masked_positions_only=True))
+        out = call(**to_backend({**inputs, **labels}, backend))
+    else:
+        out = run(backend, call, {**inputs, **labels}, masked_positions_only=True)
+    kept = labels["labels"] != -100
+    assert 0 < kept.sum() < kept.size
+    # the rows of the full logits at the labelled positions, in row-major order, as one sequence
+    np.testing.assert_allclose(to_numpy(out[logits_key]), full[kept][None], atol=ATOL, rtol=ATOL)
+    mlm = np_cross_entropy(full, labels["labels"])
+    sop = np_cross_entropy(to_numpy(out.sop_logits), labels["sentence_order_label"]) if head is Head.PRETRAINING else 0
+    assert_loss(out, mlm + sop, f"{backend} {head.value}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_masked_positions_only_needs_labels_of_the_input_shape(zoo, backend):
+    head = Head.MASKED_LM
+    entry = zoo(backend, head)
+    inputs, labels = make_inputs(entry.config, head), make_labels(entry.config, head)
+    message = input_error(backend, entry.model, inputs, masked_positions_only=True)
+    assert message == "masked_positions_only=True needs labels: the masked-LM head runs at the positions whose label " \
+        "is not -100"
+    message = input_error(backend, entry.model, inputs, labels=labels["labels"][:, :-1], masked_positions_only=True)
+    assert message == f"labels must have shape [{B}, {S}], got [{B}, {S - 1}]"
+
+
 SEQUENCE_PROBLEMS = ["regression", "regression_multi", "single_label", "multi_label"]
 
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from albert_core import Head
+from albert_core import AlbertConfig, Head
 from albert_core.config import ACTIVATION_FUNCTIONS
 from albert_core.errors import EmulatedPrecisionWarning, UsageError
 from albert_pt import MODEL_CLASSES
@@ -507,10 +507,21 @@ def test_benchmark_command_smoke_run(tmp_path):
     assert e2e["prediction_agreement_with_pipeline"]["fast_big_chunks"] == 1.0
     tok = result["tokenizer"]
     assert tok["ids_equal_to_slow_reference"]["albert_core"] == tok["checked"]
-    assert abs(result["train"]["first_loss"]["albert_pt"] - result["train"]["first_loss"]["transformers"]) < 1e-4
-    train_floor = min(r["median_ms"] for n, r in result["train"]["rows"].items() if n.startswith("matmuls only"))
-    assert result["train"]["floor_torch_gemms_ms"] == train_floor
-    assert result["train"]["rows"]["albert_pt"]["x_floor_torch_gemms"] > 1  # a step does more than its matmuls
+    train = result["train"]
+    every_position = "albert_pt (MLM head on every position)"
+    assert {"albert_pt", every_position, "transformers"} <= set(train["rows"])
+    for name in ("albert_pt", every_position):  # the masked-positions head and the full one: the same loss
+        assert abs(train["first_loss"][name] - train["first_loss"]["transformers"]) < 1e-4
+    train_floor = min(r["median_ms"] for n, r in train["rows"].items() if n.startswith("matmuls only"))
+    assert train["floor_torch_gemms_ms"] == train_floor
+    # our rows' floor: the MLM head on the masked positions only, a share of the full matmul FLOPs
+    share = train["masked_head_flop_share"]
+    assert 0 < share < 1 and 0 < train["masked_positions"] < train["batch"] * train["seq"]
+    assert train["rows"]["albert_pt"]["x_floor_torch_gemms"] == pytest.approx(
+        train["rows"]["albert_pt"]["median_ms"] / (train_floor * share))
+    assert train["rows"][every_position]["x_floor_torch_gemms"] == pytest.approx(
+        train["rows"][every_position]["median_ms"] / train_floor)
+    assert train["rows"]["albert_pt"]["x_floor_torch_gemms"] > 1  # a step does more than its matmuls
     # the e2e floors: the unpadded job's FLOPs are those of the real tokens, fewer than the padded batches'
     assert 0 < e2e["floor"]["unpadded_ms"] < e2e["floor"]["ours_padded_ms"] < e2e["floor"]["padded_ms"]
     assert e2e["gflop_padded"] / e2e["gflop_unpadded"] > e2e["padded_tokens_in_order"] / e2e["real_tokens"] * 0.9
@@ -519,8 +530,18 @@ def test_benchmark_command_smoke_run(tmp_path):
     assert e2e["floor"]["unpadded_ms"] == pytest.approx(e2e["gflop_unpadded"] * 1e3 / rate)
 
 
+def test_benchmark_training_floor_counts_the_mlm_head_on_the_masked_rows():
+    from benchmarks.suite import matmul_flops
+
+    cfg = AlbertConfig(vocab_size=300, embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                       num_attention_heads=4, intermediate_size=64)
+    full, masked = matmul_flops(cfg, 4, 10, mlm_head=True), matmul_flops(cfg, 4, 10, mlm_head=True, mlm_rows=6)
+    # the MLM head's two layers (H -> E, E -> vocab) on 40 - 6 rows fewer; the backbone unchanged
+    assert full - masked == 2 * (40 - 6) * (32 * 16 + 16 * 300)
+    assert matmul_flops(cfg, 4, 10) == matmul_flops(cfg, 4, 10, mlm_rows=6)
+
+
 def test_benchmark_e2e_floor_runs_the_fast_paths_matmuls_on_its_chunks(monkeypatch):
-    from albert_core import AlbertConfig
     from benchmarks.suite import matmul_flops, matmuls_only_packed
 
     config = AlbertConfig(vocab_size=40, embedding_size=8, hidden_size=16, num_hidden_layers=3,

@@ -18,7 +18,7 @@ from albert_core.errors import ConfigError
 import torch
 
 import albert_pt
-from albert_core import AlbertConfig, CheckpointError, Head
+from albert_core import CheckpointError, Head
 from albert_core.errors import PartialLoadWarning, UsageError
 from albert_core.heads import HEADS as HEAD_SPECS
 from albert_core.loading import saved_architectures, saved_head, stored_dtype

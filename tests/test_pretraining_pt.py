@@ -105,6 +105,37 @@ def test_evaluate_matches_numpy(tiny):
     assert 0 < chosen.sum() and len(order) == 40
 
 
+def test_loss_sums_run_the_mlm_head_on_the_masked_positions_only(tiny):
+    from albert_pt.modeling import AlbertMLMHead
+    from albert_pt.pretraining import pretraining_loss_sums
+
+    torch.manual_seed(0)
+    model = AlbertForPreTraining(AlbertConfig.from_pretrained(tiny["model"])).eval()
+    batch = read_batch(PretrainingDataset(tiny["train"]), np.arange(8))
+    tensors = {name: torch.from_numpy(value) for name, value in batch.items()}
+    rows = []
+    handle = model.predictions.register_forward_hook(lambda module, args, out: rows.append(tuple(args[0].shape)))
+    with torch.no_grad():
+        mlm, sop = pretraining_loss_sums(model, tensors)
+        handle.remove()
+        full = model(**{k: tensors[k] for k in ("input_ids", "token_type_ids", "attention_mask")})
+    labels, chosen = batch["labels"], batch["labels"] != -100
+    assert isinstance(model.predictions, AlbertMLMHead)
+    assert rows == [(1, int(chosen.sum()), model.config.hidden_size)] and chosen.sum() < chosen.size / 5
+    # the sum of the token cross-entropies, on the logits of every position (NumPy, float64)
+    logits = full.prediction_logits.double().numpy()[chosen]
+    top = logits.max(-1)
+    log_z = top + np.log(np.exp(logits - top[:, None]).sum(-1))
+    assert float(mlm) == pytest.approx(float(np.sum(log_z - logits[np.arange(len(logits)), labels[chosen]])),
+                                       rel=1e-5)
+    order = batch["sentence_order_label"].reshape(-1)
+    sop_logits = full.sop_logits.double().numpy()
+    sop_top = sop_logits.max(-1)
+    expected_sop = np.sum(sop_top + np.log(np.exp(sop_logits - sop_top[:, None]).sum(-1))
+                          - sop_logits[np.arange(len(order)), order])
+    assert float(sop) == pytest.approx(float(expected_sop), rel=1e-5)
+
+
 def test_resume_is_exact_with_dropout_and_accumulation(tiny, tmp_path):
     """6 updates straight == 3 updates, stop, resume, 3 more: same weights and slots to the bit."""
     common = dict(model_config=str(tiny["model_dropout"]), accumulation_steps=2)

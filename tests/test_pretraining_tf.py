@@ -134,6 +134,26 @@ def test_loss_decreases_and_eval_matches_numpy(tiny, tf_long_run):
         assert summary["eval"][name] == pytest.approx(expected[name], rel=1e-5), name
 
 
+def test_training_and_evaluation_run_the_mlm_head_on_masked_positions_only(tiny, tmp_path, monkeypatch):
+    from albert_tf import modeling
+
+    shapes = []
+    original = modeling.AlbertMLMHead.call
+
+    def spy(self, hidden, word_embeddings):
+        shapes.append(tuple(hidden.shape))
+        return original(self, hidden, word_embeddings)
+
+    monkeypatch.setattr(modeling.AlbertMLMHead, "call", spy)
+    pretrain(make_config(tiny, tmp_path / "run", total_steps=1, warmup_steps=0, eval_every=1, max_eval_examples=8,
+                         heldout=str(tiny["heldout"])))
+    hidden = json.loads(Path(tiny["model"], "config.json").read_text())["hidden_size"]
+    # traced in the training step (the row count unknown) and eager in evaluation: always one sequence of N rows,
+    # never the [batch, seq] positions
+    assert len(shapes) >= 2 and any(n is None for _, n, _ in shapes) and any(n is not None for _, n, _ in shapes)
+    assert all(b == 1 and h == hidden for b, _, h in shapes), shapes
+
+
 def test_resume_is_exact_with_dropout(tiny, tf_long_run, tmp_path):
     """The straight run's update 6 vs 3 updates + resume + 3 more (dropout 0.1): identical weights and slots."""
     straight_out, _ = tf_long_run

@@ -88,8 +88,21 @@ GRAD_CASES = [(h, "default") for h in HEADS if h is not Head.BASE] + [
 ]
 
 
+#: the masked-LM heads run on the labelled positions only, against transformers' head on every position
+MASKED_ONLY_CASES = [(Head.PRETRAINING, "default"), (Head.PRETRAINING, "groups2_inner2"), (Head.MASKED_LM, "default")]
+
+
 @pytest.mark.parametrize("head,name", GRAD_CASES, ids=[f"{h.value}-{n}" for h, n in GRAD_CASES])
 def test_sgd_steps_match_hf_gradients(head, name, tmp_path):
+    _assert_sgd_steps_match_hf(head, name, tmp_path)
+
+
+@pytest.mark.parametrize("head,name", MASKED_ONLY_CASES, ids=[f"{h.value}-{n}" for h, n in MASKED_ONLY_CASES])
+def test_masked_positions_only_matches_hf_gradients(head, name, tmp_path):
+    _assert_sgd_steps_match_hf(head, name, tmp_path, masked_positions_only=True)
+
+
+def _assert_sgd_steps_match_hf(head, name, tmp_path, **our_kwargs):
     config = config_for(head, name)
     ref = hf_model(config, head)
     ref.save_pretrained(tmp_path)
@@ -107,7 +120,7 @@ def test_sgd_steps_match_hf_gradients(head, name, tmp_path):
     for step in range(3):
         opt_ours.zero_grad()
         opt_ref.zero_grad()
-        loss_ours = ours(**kwargs).loss
+        loss_ours = ours(**kwargs, **our_kwargs).loss
         loss_ref = ref(**kwargs).loss
         assert_close(loss_ours, loss_ref, f"step {step} loss")
         loss_ours.backward()

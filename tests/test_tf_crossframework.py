@@ -127,8 +127,13 @@ _GRAD_CONFIGS = dict(zip(HEADS, ["inner2", "relative_key_query", "uneven_groups"
                                  "gelu_exact", "groups2"]))
 
 
-@pytest.mark.parametrize("head", HEADS, ids=[h.value for h in HEADS])
-def test_training_gradients_match_pytorch(head):
+#: every head, and the masked-LM heads once more with TensorFlow computing their head at the labelled positions only
+_GRAD_CASES = [(h, False) for h in HEADS] + [(Head.PRETRAINING, True), (Head.MASKED_LM, True)]
+
+
+@pytest.mark.parametrize("head,masked_positions_only", _GRAD_CASES,
+                         ids=[h.value + ("-masked_positions_only" if m else "") for h, m in _GRAD_CASES])
+def test_training_gradients_match_pytorch(head, masked_positions_only):
     name = _GRAD_CONFIGS[head]
     config = config_for(head, name)
     state = random_state(config, head, seed=7)
@@ -150,7 +155,8 @@ def test_training_gradients_match_pytorch(head):
     variables = ours.canonical_variables()
     names = list(variables)
     with tf.GradientTape() as tape:
-        res = ours(**{k: tf.constant(v) for k, v in {**inputs, **labels}.items()}, training=True)
+        extra = {"masked_positions_only": True} if masked_positions_only else {}
+        res = ours(**{k: tf.constant(v) for k, v in {**inputs, **labels}.items()}, training=True, **extra)
         tf_target = res.loss if head is not Head.BASE else (
             tf.reduce_mean(res.last_hidden_state ** 2) + tf.reduce_sum(res.pooler_output))
     grads = tape.gradient(tf_target, [variables[n] for n in names])

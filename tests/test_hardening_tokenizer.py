@@ -159,7 +159,8 @@ def test_offsets_match_the_fast_tokenizer_where_ids_agree(spiece):
     lambda t: t.encode("x\ud800"),
     lambda t: t.tokenize("\ud800 y"),
     lambda t: t(["\ud800"], return_offsets_mapping=True),
-], ids=["single", "batch", "pair", "encode", "tokenize", "offsets"])
+    lambda t: t(["fine", "also fine"], ["ok", "not \udfff ok"]),  # among ASCII texts: the batch check must see it
+], ids=["single", "batch", "pair", "encode", "tokenize", "offsets", "batch-of-pairs"])
 def test_lone_surrogates_raise_a_tokenizer_error(tok, call):
     with pytest.raises(TokenizerError, match=r"lone surrogate U\+D[8-9A-F][0-9A-F]{2} at index \d+"):
         call(tok)

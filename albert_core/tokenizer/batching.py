@@ -462,8 +462,12 @@ def text_batch(text: Any, text_pair: Any,
         if pairs is not None:
             pairs = [_check_words(words, "text_pair") for words in pairs]
     else:
-        for item in batch + (pairs or []):
-            check_text(item)
+        items = batch + (pairs or [])
+        # str that are ASCII together (the usual batch) hold no lone surrogate: one scan of the joined text checks
+        # them all; anything else is checked text by text, so the error names the text's problem
+        if set(map(type, items)) != {str} or not "".join(items).isascii():
+            for item in items:
+                check_text(item)
     return single, batch, pairs
 
 

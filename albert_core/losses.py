@@ -338,7 +338,17 @@ def masked_positions(hidden: Tensor, labels: Tensor | None, ops: TensorOps) -> t
         raise InputError("masked_positions_only=True needs labels: the masked-LM head runs at the positions whose "
                          f"label is not {IGNORE_INDEX}")
     check_labels_shape("labels", ops.shape(labels), list(ops.shape(hidden)[:2]))
-    return ops.labelled_rows(hidden, labels, IGNORE_INDEX), ops.labelled_rows(labels, labels, IGNORE_INDEX)
+    return ops.labelled_rows(hidden, labels, IGNORE_INDEX), masked_labels(labels, ops)
+
+
+def masked_labels(labels: Tensor, ops: TensorOps) -> Tensor:
+    """The labels ``[B, S]`` that are not -100 as the one sequence ``[1, N]`` whose rows the logits of
+    :func:`masked_positions` hold (what a loop scores those logits against).
+
+    >>> masked_labels(np.array([[-100, 7, -100], [5, -100, 2]]), NumpyOps()).tolist()
+    [[7, 5, 2]]
+    """
+    return ops.labelled_rows(labels, labels, IGNORE_INDEX)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from albert_core.checkpoints import save_safetensors_checkpoint
 from albert_core.errors import CheckpointError, ConfigError
 from albert_core.heads import Head
+from albert_core.losses import masked_labels
 from albert_core.optim import DEFAULT_BETAS, DEFAULT_EPS, DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY, Schedule
 from albert_core.pretraining import PretrainingDataset
 from albert_core.training import (
@@ -74,7 +75,7 @@ from albert_core.training import (
 from albert_core.pretraining.storage import MODEL_INPUT_FIELDS
 
 from .kernels import use_training_gemm
-from .modeling import AlbertForPreTraining
+from .modeling import AlbertForPreTraining, AlbertOps
 from .optim import AdamW, Lamb, clip_grad_norm
 
 #: The tensors a forward pass reads from a batch (labels are kept for the loss, computed here).
@@ -293,7 +294,7 @@ def pretraining_loss_sums(model: torch.nn.Module, batch: dict[str, torch.Tensor]
     with bf16_autocast(labels.device, bf16):
         out = model(**{name: batch[name] for name in MODEL_INPUTS}, labels=labels, masked_positions_only=True)
     logits = out.prediction_logits.float()
-    mlm = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[labels != IGNORE_INDEX],
+    mlm = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), masked_labels(labels, AlbertOps()).reshape(-1),
                           reduction="sum")
     sop = F.cross_entropy(out.sop_logits.float(), batch["sentence_order_label"].reshape(-1),
                           ignore_index=IGNORE_INDEX, reduction="sum")
@@ -334,7 +335,7 @@ def evaluate(model: torch.nn.Module, dataset: PretrainingDataset, *, batch_size:
         with bf16_autocast(context.device, bf16):
             out = model(**{name: batch[name] for name in MODEL_INPUTS}, labels=labels, masked_positions_only=True)
         logits, sop_logits = out.prediction_logits.float(), out.sop_logits.float()
-        labels = labels[labels != IGNORE_INDEX].unsqueeze(0)  # the positions of the logits rows
+        labels = masked_labels(labels, AlbertOps())  # the positions of the logits rows
         mlm_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="sum")
         sop_loss = F.cross_entropy(sop_logits, order, ignore_index=IGNORE_INDEX, reduction="sum")
         totals += weight * np.array([*mlm_correct(logits.cpu().numpy(), labels.cpu().numpy()),

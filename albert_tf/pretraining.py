@@ -61,6 +61,7 @@ import keras  # Keras 3 directly (never tf.keras: importing transformers can fli
 from albert_core.checkpoints.directory import read_directory_config
 from albert_core.checkpoints.reading import read_checkpoint
 from albert_core.errors import CheckpointError, ConfigError
+from albert_core.losses import masked_labels
 from albert_core.optim import DEFAULT_BETAS, DEFAULT_EPS, DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY, Schedule
 from albert_core.pretraining import PretrainingDataset
 from albert_core.training import (
@@ -90,7 +91,7 @@ from albert_core.training import (
 from albert_core.pretraining.storage import LABEL_FIELDS, MODEL_INPUT_FIELDS
 from albert_core.weights import canonical_specs, from_tf_layout, to_tf_layout
 
-from .modeling import TFAlbertForPreTraining, TFAlbertOps
+from .modeling import TFAlbertForPreTraining
 from .optim import AdamW, Lamb, WarmupPolynomialDecay
 
 #: The tensors a forward pass reads from a batch (labels are kept for the loss, computed here).
@@ -340,13 +341,6 @@ def pretraining_loss_sums(prediction_logits: Any, sop_logits: Any, labels: Any,
     return (tf.reduce_sum(tf.where(chosen, token_ce, 0.0)), tf.reduce_sum(tf.where(order_chosen, sop_ce, 0.0)))
 
 
-def masked_labels(labels: Any) -> tf.Tensor:
-    """The labels ``[batch, seq]`` that are not -100, as the one sequence ``[1, N]`` whose rows the
-    ``masked_positions_only`` logits hold."""
-    labels = tf.convert_to_tensor(labels)
-    return TFAlbertOps().labelled_rows(labels, labels, IGNORE_INDEX)
-
-
 class GlobalBatchPreTraining(TFAlbertForPreTraining):
     """:class:`~albert_tf.TFAlbertForPreTraining` whose Keras ``train_step`` makes one update from one global batch.
 
@@ -383,7 +377,8 @@ class GlobalBatchPreTraining(TFAlbertForPreTraining):
                 out = self({name: value[index] for name, value in features.items()}, labels=token_labels,
                            training=True, masked_positions_only=True)
                 mlm, sop = pretraining_loss_sums(out["prediction_logits"], out["sop_logits"],
-                                                 masked_labels(token_labels), labels["sentence_order_label"][index])
+                                                 masked_labels(token_labels, self.ops),
+                                                 labels["sentence_order_label"][index])
                 loss = mlm * scales["mlm_scale"] + sop * scales["sop_scale"]
             grads = tape.gradient(loss, variables)
             # the tied word embeddings get IndexedSlices plus a dense part: loop variables must be dense tensors
@@ -421,7 +416,7 @@ def evaluate(model: TFAlbertForPreTraining, dataset: PretrainingDataset, *, batc
         out = model({name: batch[name].astype(np.int32) for name in MODEL_INPUTS}, labels=batch["labels"],
                     training=False, masked_positions_only=True)
         logits, sop_logits = np.asarray(out.prediction_logits, np.float32), np.asarray(out.sop_logits, np.float32)
-        labels = np.asarray(masked_labels(batch["labels"]))  # the positions of the logits rows
+        labels = np.asarray(masked_labels(tf.constant(batch["labels"]), model.ops))  # the logits rows' positions
         mlm_loss, sop_loss = pretraining_loss_sums(logits, sop_logits, labels, batch["sentence_order_label"])
         totals += np.array([*mlm_correct(logits, labels),
                             *sop_correct(sop_logits, batch["sentence_order_label"]),
@@ -648,7 +643,6 @@ __all__ = [
     "evaluate",
     "is_chief",
     "load_optimizer_slots",
-    "masked_labels",
     "optimizer_description",
     "optimizer_slots",
     "pretrain",

@@ -705,11 +705,12 @@ def section_train(s: dict, ctx: dict) -> dict:
     every_position = "albert_pt (MLM head on every position)"
     models = {"albert_pt": ours, **kernel_rows, every_position: AlbertForMaskedLM.from_pretrained(directory).train(),
               "transformers": theirs}
+    masked_rows = set(models) - {"transformers", every_position}  # the rows whose head runs on masked positions
     optims = {name: torch.optim.AdamW(model.parameters(), lr=1e-5) for name, model in models.items()}
     losses: dict[str, list[float]] = {name: [] for name in models}
 
     def step(name, model):
-        extra = {"masked_positions_only": True} if name not in ("transformers", every_position) else {}
+        extra = {"masked_positions_only": True} if name in masked_rows else {}
 
         def run():
             optims[name].zero_grad(set_to_none=True)
@@ -734,7 +735,7 @@ def section_train(s: dict, ctx: dict) -> dict:
     floor = full_flops / (rate * 1e9) * 1e3 if rate else None
     floor_torch = min(timing[name]["median_ms"] for name in floor_rows)
     for name, row in timing.items():
-        share = masked_share if name in models and name not in ("transformers", every_position) else 1.0
+        share = masked_share if name in masked_rows else 1.0
         row["x_floor"] = row["median_ms"] / (floor * share) if floor else None
         row["x_floor_torch_gemms"] = row["median_ms"] / (floor_torch * share)
     ref_ms = timing["transformers"]["median_ms"]
